@@ -1,0 +1,111 @@
+#!/usr/bin/env bats
+# 01-socket: socket() returns a file descriptor, the lowest free one.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+# The (domain, type, fd) triples in narration or strace output, one a line:
+# "socket(AF_INET, SOCK_STREAM, 0) = 5" and strace's
+# "socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 5" both give "AF_INET SOCK_STREAM 5".
+socket_calls() {
+    sed -nE 's/^(.*: )?socket\((AF_[A-Z0-9]+), (SOCK_[A-Z]+)[^)]*\) += ([0-9]+)$/\2 \3 \4/p' "$1"
+}
+
+@test "with no options it makes one socket per domain and type, six in all" {
+    run -0 run_lab 01-socket
+    for domain in AF_UNIX AF_INET AF_INET6; do
+        for type in SOCK_STREAM SOCK_DGRAM; do
+            assert_line --regexp "^socket\\($domain, $type, 0\\) = [0-9]+$"
+        done
+    done
+}
+
+@test "the descriptors it prints are the ones the kernel returned, as strace sees them" {
+    strace -o "$BATS_TEST_TMPDIR/trace" -e trace=socket "$(lab_binary 01-socket)" \
+        >"$BATS_TEST_TMPDIR/narration" 3>&- 4>&-
+    socket_calls "$BATS_TEST_TMPDIR/trace" >"$BATS_TEST_TMPDIR/kernel"
+    socket_calls "$BATS_TEST_TMPDIR/narration" >"$BATS_TEST_TMPDIR/printed"
+    run -0 diff "$BATS_TEST_TMPDIR/kernel" "$BATS_TEST_TMPDIR/printed"
+    # six sockets, and a seventh that reuses the freed descriptor
+    assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/kernel")" 7
+}
+
+@test "each descriptor is a socket: fstat says S_IFSOCK and /proc/self/fd names a distinct socket inode" {
+    strace -o "$BATS_TEST_TMPDIR/trace" -e trace=readlink,readlinkat "$(lab_binary 01-socket)" \
+        >"$BATS_TEST_TMPDIR/narration" 3>&- 4>&-
+    run -0 grep -c 'st_mode is S_IFSOCK' "$BATS_TEST_TMPDIR/narration"
+    assert_output 6
+    # The links it prints are the kernel's answers to its own readlink calls.
+    run -0 grep -oE '"/proc/self/fd/[0-9]+", "socket:\[[0-9]+\]"' "$BATS_TEST_TMPDIR/trace"
+    local kernel_links=$output
+    run -0 grep -oE '"/proc/self/fd/[0-9]+"\) = "socket:\[[0-9]+\]"' "$BATS_TEST_TMPDIR/narration"
+    assert_equal "${output//\") = \"/\", \"}" "$kernel_links"
+    # six sockets, six different kernel objects
+    assert_equal "$(grep -oE 'socket:\[[0-9]+\]' <<<"$kernel_links" | sort -u | wc -l)" 6
+}
+
+@test "closing a descriptor frees its number and the next socket() gets it back" {
+    run -0 run_lab 01-socket
+    assert_line --index 18 "close(3) = 0"
+    assert_line --index 19 --regexp '^socket\(AF_[A-Z0-9]+, SOCK_[A-Z]+, 0\) = 3$'
+}
+
+@test "the first socket is the lowest free descriptor: 4 when the shell holds 3" {
+    run -0 timeout 5 "$(lab_binary 01-socket)" 3</dev/null 4>&-
+    assert_line --index 0 "socket(AF_UNIX, SOCK_STREAM, 0) = 4"
+    assert_line "close(4) = 0"
+    assert_line --regexp '^socket\(AF_INET, SOCK_STREAM, 0\) = 4$'
+    refute_line --regexp '= 3$'
+}
+
+@test "-d inet6 -t dgram makes just that one socket" {
+    strace -o "$BATS_TEST_TMPDIR/trace" -e trace=socket "$(lab_binary 01-socket)" -d inet6 -t dgram \
+        >"$BATS_TEST_TMPDIR/narration" 3>&- 4>&-
+    assert_equal "$(socket_calls "$BATS_TEST_TMPDIR/trace")" "AF_INET6 SOCK_DGRAM 3"
+    assert_equal "$(socket_calls "$BATS_TEST_TMPDIR/narration")" "AF_INET6 SOCK_DGRAM 3"
+}
+
+@test "every stream and dgram pair, and unix seqpacket, can be made alone" {
+    for domain in unix inet inet6; do
+        for type in stream dgram; do
+            run -0 run_lab 01-socket -d "$domain" -t "$type"
+            assert_line --index 0 --regexp "^socket\\(AF_[A-Z0-9]+, SOCK_[A-Z]+, 0\\) = 3$"
+        done
+    done
+    run -0 run_lab 01-socket -d unix -t seqpacket
+    assert_line --index 0 "socket(AF_UNIX, SOCK_SEQPACKET, 0) = 3"
+}
+
+@test "inet with seqpacket is refused: ESOCKTNOSUPPORT and exit 1" {
+    run --separate-stderr run_lab 01-socket -d inet -t seqpacket
+    assert_call_failed "socket(AF_INET, SOCK_SEQPACKET, 0)" ESOCKTNOSUPPORT
+    [[ $stderr == *"Socket type not supported"* ]] || fail "no strerror text: $stderr"
+    refute_output --partial " = 3"
+}
+
+@test "inet with raw and protocol 0 is refused: EPROTONOSUPPORT and exit 1" {
+    run --separate-stderr run_lab 01-socket -d inet -t raw
+    assert_call_failed "socket(AF_INET, SOCK_RAW, 0)" EPROTONOSUPPORT
+}
+
+@test "bad usage exits 2 naming what was wrong" {
+    run --separate-stderr run_lab 01-socket -d bluetooth -t stream
+    assert_usage_error "bluetooth"
+    run --separate-stderr run_lab 01-socket -d inet -t circuit
+    assert_usage_error "circuit"
+    run --separate-stderr run_lab 01-socket -d inet
+    assert_usage_error "-d and -t"
+    run --separate-stderr run_lab 01-socket -x
+    assert_usage_error "unknown option -x"
+    run --separate-stderr run_lab 01-socket -d
+    assert_usage_error "option -d needs a value"
+    run --separate-stderr run_lab 01-socket extra
+    assert_usage_error "unexpected argument 'extra'"
+}
+
+@test "-h prints the usage on stdout and exits 0" {
+    run --separate-stderr run_lab 01-socket -h
+    assert_equal "$status" 0
+    assert_output --partial "usage: socket"
+    assert_equal "$stderr" ""
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env bats
+# 02-bind: bind() gives a socket its address, at once or not at all.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+# Start ./bind with ARGS and wait until it holds its address in pause().
+start_bound() {
+    start_lab 02-bind "$@"
+    PORT=$(wait_for_port)
+    wait_for_line '^pause\(\) \.\.\.$'
+}
+
+@test "-p 0: the kernel picks a free port, getsockname reports it, and fd 3 is the socket" {
+    start_bound -p 0
+    read_lab_output
+    assert_line --index 0 "socket(AF_INET, SOCK_STREAM, 0) = 3"
+    assert_line --index 1 "bind(3, 127.0.0.1:0) = 0"
+    assert_line --index 2 "getsockname(3) = 127.0.0.1:$PORT"
+    ((PORT >= 1024)) || fail "kernel-chosen port $PORT is not an ephemeral port"
+    run -0 readlink "/proc/$LAB_PID/fd/3"
+    assert_output --regexp '^socket:\[[0-9]+\]$'
+}
+
+@test "it holds the address asleep in pause() until SIGTERM, then prints EINTR and exits 0" {
+    start_bound -p 0
+    assert_blocked_in pause rt_sigsuspend
+    stop_lab TERM
+    assert_equal "$LAB_STATUS" 0
+    read_lab_output
+    assert_line "pause() = -1 EINTR (Interrupted system call)"
+    assert_line --index -1 "close(3) = 0"
+}
+
+@test "SIGINT (Ctrl-C) ends it the same way: EINTR, close, exit 0" {
+    start_bound -p 0
+    assert_blocked_in pause rt_sigsuspend
+    stop_lab INT
+    assert_equal "$LAB_STATUS" 0
+    read_lab_output
+    assert_line "pause() = -1 EINTR (Interrupted system call)"
+    assert_line --index -1 "close(3) = 0"
+}
+
+@test "a second bind to a port that is held fails with EADDRINUSE and exit 1" {
+    start_bound -p 0
+    run --separate-stderr run_lab 02-bind -p "$PORT"
+    assert_call_failed "bind(3, 127.0.0.1:$PORT)" EADDRINUSE
+    [[ $stderr == *"Address already in use"* ]] || fail "no strerror text: $stderr"
+}
+
+@test "nc is refused: a bound socket is not listening" {
+    start_bound -p 0
+    run -1 timeout 5 nc -vz 127.0.0.1 "$PORT"
+    assert_output --partial "refused"
+    # the holder is untouched: still asleep in pause()
+    assert_blocked_in pause rt_sigsuspend
+}
+
+@test "an address that is not this host's gets EADDRNOTAVAIL and exit 1" {
+    run --separate-stderr run_lab 02-bind -a 192.0.2.1 -p 0
+    assert_call_failed "bind(3, 192.0.2.1:0)" EADDRNOTAVAIL
+}
+
+@test "port 80 as an unprivileged user gets EACCES and exit 1" {
+    local first_free
+    first_free=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)
+    ((first_free > 80)) || skip "net.ipv4.ip_unprivileged_port_start is $first_free: port 80 needs no privilege here"
+    if [[ $(id -u) == 0 ]]; then
+        # uid 65534 may not reach this checkout: run a copy from a folder it can read.
+        local folder
+        folder=$(mktemp -d /tmp/socket-labs-bind.XXXXXX)
+        chmod 755 "$folder"
+        cp "$(lab_binary 02-bind)" "$folder/bind"
+        run --separate-stderr timeout 5 setpriv --reuid=65534 --regid=65534 --clear-groups \
+            "$folder/bind" -p 80 3>&- 4>&-
+        rm -rf "$folder"
+    else
+        run --separate-stderr run_lab 02-bind -p 80
+    fi
+    assert_call_failed "bind(3, 127.0.0.1:80)" EACCES
+}
+
+@test "a port in TIME_WAIT refuses a plain bind, and -r (SO_REUSEADDR) gets past it" {
+    # nc listens on a kernel-chosen port and, with -N and nothing to send,
+    # closes first once a client connects: the side that closes first keeps
+    # the connection in TIME_WAIT, on the server's own port.
+    start_peer "$BATS_TEST_TMPDIR/nc-server" nc -N -lvn 127.0.0.1 0
+    wait_for_line '^Listening on 127\.0\.0\.1 [0-9]+$' "$BATS_TEST_TMPDIR/nc-server"
+    local port
+    port=$(sed -nE 's/^Listening on 127\.0\.0\.1 ([0-9]+)$/\1/p' "$BATS_TEST_TMPDIR/nc-server")
+    run -0 timeout 5 nc -d 127.0.0.1 "$port"
+    wait_for_exit "$PEER_PID"
+    run -0 ss -Htan state time-wait "( sport = :$port )"
+    assert_output --partial "127.0.0.1:$port"
+
+    run --separate-stderr run_lab 02-bind -p "$port"
+    assert_call_failed "bind(3, 127.0.0.1:$port)" EADDRINUSE
+
+    start_bound -r -p "$port"
+    read_lab_output
+    assert_line "setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0"
+    assert_line "getsockname(3) = 127.0.0.1:$port"
+}
+
+@test "IPv6: -a ::1 binds a AF_INET6 socket and prints [::1]:PORT" {
+    skip_unless_ipv6
+    start_bound -a ::1 -p 0
+    read_lab_output
+    assert_line --index 0 "socket(AF_INET6, SOCK_STREAM, 0) = 3"
+    assert_line "getsockname(3) = [::1]:$PORT"
+    run --separate-stderr run_lab 02-bind -a ::1 -p "$PORT"
+    assert_call_failed "bind(3, [::1]:$PORT)" EADDRINUSE
+}
+
+@test "UDP: -t dgram binds a datagram socket the kernel lists, with its own port space" {
+    start_bound -t dgram -p 0
+    read_lab_output
+    assert_line --index 0 "socket(AF_INET, SOCK_DGRAM, 0) = 3"
+    # The kernel's table of UDP sockets has it, owned by this process.
+    run -0 ss -Huanp "( sport = :$PORT )"
+    assert_output --partial "127.0.0.1:$PORT"
+    assert_output --partial "pid=$LAB_PID,fd=3"
+    # Another UDP socket cannot have the port ...
+    run --separate-stderr run_lab 02-bind -t dgram -p "$PORT"
+    assert_call_failed "bind(3, 127.0.0.1:$PORT)" EADDRINUSE
+    # ... but a TCP socket can: TCP and UDP ports are separate spaces.
+    local udp_pid=$LAB_PID
+    start_bound -p "$PORT"
+    assert_blocked_in -p "$udp_pid" pause rt_sigsuspend
+}
+
+@test "bad usage exits 2 naming the bad value" {
+    run --separate-stderr run_lab 02-bind -p abc
+    assert_usage_error "port 'abc' is not a number"
+    run --separate-stderr run_lab 02-bind -p 70000
+    assert_usage_error "port '70000' is out of range"
+    run --separate-stderr run_lab 02-bind -p -1
+    assert_usage_error "port '-1' is out of range"
+    run --separate-stderr run_lab 02-bind -p ''
+    assert_usage_error "port '' is not a number"
+    run --separate-stderr run_lab 02-bind -p 12x
+    assert_usage_error "port '12x' is not a number"
+    run --separate-stderr run_lab 02-bind -a 999.1.1.1
+    assert_usage_error "address '999.1.1.1'"
+    run --separate-stderr run_lab 02-bind -a localhost
+    assert_usage_error "address 'localhost'"
+    run --separate-stderr run_lab 02-bind -t raw
+    assert_usage_error "type 'raw'"
+    run --separate-stderr run_lab 02-bind -x
+    assert_usage_error "unknown option -x"
+    run --separate-stderr run_lab 02-bind -p
+    assert_usage_error "option -p needs a value"
+    run --separate-stderr run_lab 02-bind -a
+    assert_usage_error "option -a needs a value"
+    run --separate-stderr run_lab 02-bind 2017
+    assert_usage_error "unexpected argument '2017'"
+}
+
+@test "-h prints the usage on stdout and exits 0" {
+    run --separate-stderr run_lab 02-bind -h
+    assert_equal "$status" 0
+    assert_output --partial "usage: bind"
+    assert_equal "$stderr" ""
+}

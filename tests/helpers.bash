@@ -1,0 +1,251 @@
+# tests/helpers.bash - the mechanics shared by every lab's tests, so that a
+# test body shows only the behaviour it checks.
+#
+#   start_lab LAB ARGS...       start labs/LAB/NAME in the background
+#   wait_for_line REGEX         wait (bounded) for a line in its stdout
+#   wait_for_port               ... for the getsockname line; prints the port
+#   assert_blocked_in CALL...   it is asleep inside one of these system calls
+#   stop_lab [SIGNAL]           signal it, wait (bounded), set LAB_STATUS
+#   fd_count PID                how many descriptors a process has open
+#   run_lab LAB ARGS...         run a lab in the foreground under `run`
+#
+# Labs come from $LABS_DIR (default: this checkout's labs/), laid out like
+# labs/: LABS_DIR/02-bind/bind. An instructor points it at students' builds.
+
+bats_load_library bats-support
+bats_load_library bats-assert
+
+LABS_DIR=${LABS_DIR:-$BATS_TEST_DIRNAME/../labs}
+
+# Every wait is bounded: this many seconds unless a test says otherwise.
+WAIT_SECONDS=${WAIT_SECONDS:-5}
+# How often a wait looks again. Waits poll because the events they await
+# (a line in a file, a process state in /proc) have no notification.
+POLL_INTERVAL=0.02
+
+# The background processes this test started, for teardown.
+STARTED_PIDS=()
+
+# The path of a lab's binary: 02-bind -> $LABS_DIR/02-bind/bind
+lab_binary() {
+    local lab=$1
+    printf '%s/%s/%s\n' "$LABS_DIR" "$lab" "${lab#[0-9][0-9]-}"
+}
+
+# start_lab LAB ARGS...
+# Starts the lab with bats' fds 3 and 4 closed (an inherited copy would make
+# bats wait for it) and its output in log files, never the test's stdout.
+# (No setsid: under job control it forks, and $! would not be the lab.) Sets:
+#   LAB_PID   its process id
+#   LAB_OUT   the file with its stdout (the narration)
+#   LAB_ERR   the file with its stderr
+start_lab() {
+    local lab=$1
+    shift
+    local binary
+    binary=$(lab_binary "$lab")
+    [[ -x $binary ]] || fail "no lab binary at $binary (build it: make -C labs/$lab)"
+    LAB_OUT="$BATS_TEST_TMPDIR/$lab.${#STARTED_PIDS[@]}.out"
+    LAB_ERR="$BATS_TEST_TMPDIR/$lab.${#STARTED_PIDS[@]}.err"
+    "$binary" "$@" >"$LAB_OUT" 2>"$LAB_ERR" </dev/null 3>&- 4>&- &
+    LAB_PID=$!
+    STARTED_PIDS+=("$LAB_PID")
+}
+
+# start_peer OUTFILE COMMAND...: start a helper program (an nc client, say)
+# in the background, its output in OUTFILE; sets PEER_PID. Teardown ends it.
+start_peer() {
+    local out=$1
+    shift
+    "$@" >"$out" 2>&1 3>&- 4>&- &
+    PEER_PID=$!
+    STARTED_PIDS+=("$PEER_PID")
+}
+
+# run_lab LAB ARGS...: run a lab to completion under bats' `run`, bounded.
+# Use as: run -2 run_lab 02-bind -p abc    (or --separate-stderr)
+run_lab() {
+    local lab=$1
+    shift
+    timeout "$WAIT_SECONDS" "$(lab_binary "$lab")" "$@" 3>&- 4>&-
+}
+
+# poll_until SECONDS COMMAND...: run COMMAND until it succeeds; fail after
+# SECONDS. Returns COMMAND's success, never loops for ever.
+poll_until() {
+    local seconds=$1
+    shift
+    local deadline=$((SECONDS + ${seconds%.*} + 1)) tries=0
+    local max_tries
+    max_tries=$(awk -v s="$seconds" -v i="$POLL_INTERVAL" 'BEGIN { printf "%d", s / i }')
+    until "$@"; do
+        tries=$((tries + 1))
+        if ((tries >= max_tries || SECONDS > deadline)); then
+            return 1
+        fi
+        sleep "$POLL_INTERVAL"
+    done
+}
+
+# Show what a lab printed: for failure messages.
+show_lab_output() {
+    local out=${1:-$LAB_OUT} err=${2:-$LAB_ERR}
+    printf -- '--- lab stdout (%s)\n%s\n--- lab stderr\n%s\n---\n' \
+        "$out" "$(cat "$out" 2>/dev/null)" "$(cat "$err" 2>/dev/null)"
+}
+
+# wait_for_line REGEX [FILE] [SECONDS]: wait until FILE (default: the last
+# started lab's stdout) has a line matching the extended REGEX.
+wait_for_line() {
+    local regex=$1 file=${2:-$LAB_OUT} seconds=${3:-$WAIT_SECONDS}
+    if ! poll_until "$seconds" grep -qE -- "$regex" "$file"; then
+        show_lab_output "$file" "${file%.out}.err"
+        fail "no line matching /$regex/ in $file within ${seconds}s"
+    fi
+}
+
+# wait_for_port [FILE]: wait for "getsockname(FD) = ADDR:PORT" and print PORT.
+wait_for_port() {
+    local file=${1:-$LAB_OUT}
+    wait_for_line '^getsockname\([0-9]+\) = .*:[0-9]+$' "$file"
+    sed -nE 's/^getsockname\([0-9]+\) = .*:([0-9]+)$/\1/p' "$file" | head -n 1
+}
+
+# syscall_numbers NAME...: this machine's numbers for these system calls,
+# read from the C library's headers (they differ between architectures).
+# Names this architecture does not have (pause on arm64) are left out.
+syscall_numbers() {
+    local name
+    for name in "$@"; do printf 'SYS_%s\n' "$name"; done |
+        "${CC:-cc}" -E -P -include sys/syscall.h - 2>/dev/null |
+        grep -E '^[0-9]+$'
+}
+
+# The state letter of a process (R running, S sleeping, Z zombie ...).
+process_state() {
+    # The command name in field 2 may contain spaces: take what follows ')'.
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    printf '%s\n' "${stat%% *}"
+}
+
+# True when PID is asleep (state S) in a system call whose number is in
+# the remaining arguments.
+asleep_in_syscall() {
+    local pid=$1
+    shift
+    local state number
+    state=$(process_state "$pid") || return 1
+    [[ $state == S ]] || return 1
+    number=$(cut -d' ' -f1 "/proc/$pid/syscall" 2>/dev/null) || return 1
+    local wanted
+    for wanted in "$@"; do
+        [[ $number == "$wanted" ]] && return 0
+    done
+    return 1
+}
+
+# assert_blocked_in [-p PID] CALL...: the process (default: the last started
+# lab) is asleep in one of the named system calls, e.g.
+#   assert_blocked_in accept accept4
+# It waits (bounded) because the lab prints its "..." line just *before* it
+# enters the call. On failure it prints what the kernel shows instead.
+assert_blocked_in() {
+    local pid=$LAB_PID
+    if [[ $1 == -p ]]; then
+        pid=$2
+        shift 2
+    fi
+    local numbers
+    mapfile -t numbers < <(syscall_numbers "$@")
+    ((${#numbers[@]} > 0)) || fail "no system call numbers found for: $*"
+    if ! poll_until "$WAIT_SECONDS" asleep_in_syscall "$pid" "${numbers[@]}"; then
+        show_lab_output
+        fail "$(printf 'process %s is not asleep in %s (numbers %s)\n  state:   %s\n  syscall: %s\n  wchan:   %s' \
+            "$pid" "$*" "${numbers[*]}" "$(process_state "$pid")" \
+            "$(cat "/proc/$pid/syscall" 2>/dev/null)" "$(cat "/proc/$pid/wchan" 2>/dev/null)")"
+    fi
+}
+
+# fd_count PID: the number of open file descriptors of a process.
+fd_count() {
+    local fds=("/proc/$1/fd/"*)
+    printf '%s\n' "${#fds[@]}"
+}
+
+# has_exited PID: the process has ended (it is gone, or a zombie waiting for
+# us to collect its status; `kill -0` would still succeed on a zombie).
+has_exited() {
+    local state
+    state=$(process_state "$1") || return 0
+    [[ $state == Z ]]
+}
+
+# wait_for_exit [PID]: wait (bounded) for the process to end by itself, then
+# collect its exit status into LAB_STATUS.
+wait_for_exit() {
+    local pid=${1:-$LAB_PID}
+    if ! poll_until "$WAIT_SECONDS" has_exited "$pid"; then
+        show_lab_output
+        fail "process $pid did not exit within ${WAIT_SECONDS}s"
+    fi
+    LAB_STATUS=0
+    wait "$pid" || LAB_STATUS=$?
+}
+
+# stop_lab [SIGNAL] [PID]: send SIGNAL (default TERM) to the lab, then wait
+# for it to exit and set LAB_STATUS.
+stop_lab() {
+    local signal=${1:-TERM} pid=${2:-$LAB_PID}
+    kill -s "$signal" "$pid" || fail "cannot signal process $pid"
+    wait_for_exit "$pid"
+}
+
+# teardown: end every process this test started. TERM first, then KILL
+# after a bounded wait; then reap them so that none outlives the test.
+teardown() {
+    local pid
+    for pid in "${STARTED_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${STARTED_PIDS[@]}"; do
+        if ! poll_until 2 has_exited "$pid"; then
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+        wait "$pid" 2>/dev/null || true
+    done
+}
+
+# skip_unless_ipv6: the loopback has ::1 (IPv6 can be disabled on a host).
+skip_unless_ipv6() {
+    grep -q '^0\{31\}1 ' /proc/net/if_inet6 2>/dev/null || skip "no IPv6 loopback (::1) on this host"
+}
+
+# ---- Checking a finished run (after `run --separate-stderr run_lab ...`) ----
+
+# assert_usage_error TEXT: bad usage. Exit 2, nothing on stdout, and stderr
+# names what was wrong (TEXT) and shows the usage.
+assert_usage_error() {
+    local text=$1
+    assert_equal "$status" 2
+    assert_equal "$output" ""
+    [[ $stderr == *"$text"* ]] || fail "stderr does not mention '$text': $stderr"
+    [[ $stderr == *usage:* ]] || fail "stderr shows no usage: $stderr"
+}
+
+# assert_call_failed CALL ERRNO: a failed system call. Exit 1 and one line
+# on stderr naming the call, the errno symbol and its text, e.g.
+#   bind: bind(3, 127.0.0.1:80) = -1 EACCES (Permission denied)
+assert_call_failed() {
+    local call=$1 errno_symbol=$2
+    assert_equal "$status" 1
+    [[ $stderr == *"$call"*" = -1 $errno_symbol ("*")"* ]] ||
+        fail "stderr does not report $call failing with $errno_symbol: $stderr"
+}
+
+# read_lab_output: put the lab's narration so far into $output/$lines, so
+# that assert_line and assert_output can check it.
+read_lab_output() {
+    run cat "${1:-$LAB_OUT}"
+}
