@@ -46,7 +46,7 @@ start_bound() {
     start_bound -p 0
     run --separate-stderr run_lab 02-bind -p "$PORT"
     assert_call_failed "bind(3, 127.0.0.1:$PORT)" EADDRINUSE
-    [[ $stderr == *"Address already in use"* ]] || fail "no strerror text: $stderr"
+    assert_stderr_contains "Address already in use"
 }
 
 @test "nc is refused: a bound socket is not listening" {
@@ -161,5 +161,5 @@ start_bound() {
     run --separate-stderr run_lab 02-bind -h
     assert_equal "$status" 0
     assert_output --partial "usage: bind"
-    assert_equal "$stderr" ""
+    assert_stderr_empty
 }

@@ -1,3 +1,7 @@
+# shellcheck disable=SC2034,SC2154
+# (SC2154: $status, $output, $lines and $stderr are set by bats' `run`;
+#  SC2034: LAB_PID, LAB_STATUS, PORT ... are set here for the tests to read.)
+#
 # tests/helpers.bash - the mechanics shared by every lab's tests, so that a
 # test body shows only the behaviour it checks.
 #
@@ -232,6 +236,15 @@ assert_usage_error() {
     assert_equal "$output" ""
     [[ $stderr == *"$text"* ]] || fail "stderr does not mention '$text': $stderr"
     [[ $stderr == *usage:* ]] || fail "stderr shows no usage: $stderr"
+}
+
+# assert_stderr_contains TEXT: after `run --separate-stderr`.
+assert_stderr_contains() {
+    [[ $stderr == *"$1"* ]] || fail "stderr does not contain '$1': $stderr"
+}
+
+assert_stderr_empty() {
+    [[ -z $stderr ]] || fail "stderr is not empty: $stderr"
 }
 
 # assert_call_failed CALL ERRNO: a failed system call. Exit 1 and one line
