@@ -11,9 +11,12 @@
 
 LABS := $(sort $(notdir $(wildcard labs/[0-9][0-9]-*)))
 
-# Tests run in parallel (bats --jobs needs GNU parallel) unless JOBS=1.
+# Test files run in parallel (bats --jobs needs GNU parallel) unless JOBS=1.
+# Tests within a file run one after another: each is quick, and starting a
+# parallel job per test costs more than it saves (measured: 2.6 s against
+# 0.7 s for tests/01-socket.bats).
 JOBS ?= 4
-BATS_PARALLEL = $(if $(filter-out 1,$(JOBS)),$(if $(shell command -v parallel),--jobs $(JOBS)))
+BATS_PARALLEL = $(if $(filter-out 1,$(JOBS)),$(if $(shell command -v parallel),--jobs $(JOBS) --no-parallelize-within-files))
 TEST_FILES = $(if $(LAB),tests/$(LAB).bats,tests)
 
 .PHONY: all test tour clean help $(LABS)

@@ -21,8 +21,7 @@ socket_calls() {
 }
 
 @test "the descriptors it prints are the ones the kernel returned, as strace sees them" {
-    strace -o "$BATS_TEST_TMPDIR/trace" -e trace=socket "$(lab_binary 01-socket)" \
-        >"$BATS_TEST_TMPDIR/narration" 3>&- 4>&-
+    strace_lab socket 01-socket
     socket_calls "$BATS_TEST_TMPDIR/trace" >"$BATS_TEST_TMPDIR/kernel"
     socket_calls "$BATS_TEST_TMPDIR/narration" >"$BATS_TEST_TMPDIR/printed"
     run -0 diff "$BATS_TEST_TMPDIR/kernel" "$BATS_TEST_TMPDIR/printed"
@@ -31,8 +30,7 @@ socket_calls() {
 }
 
 @test "each descriptor is a socket: fstat says S_IFSOCK and /proc/self/fd names a distinct socket inode" {
-    strace -o "$BATS_TEST_TMPDIR/trace" -e trace=readlink,readlinkat "$(lab_binary 01-socket)" \
-        >"$BATS_TEST_TMPDIR/narration" 3>&- 4>&-
+    strace_lab readlink,readlinkat 01-socket
     run -0 grep -c 'st_mode is S_IFSOCK' "$BATS_TEST_TMPDIR/narration"
     assert_output 6
     # The links it prints are the kernel's answers to its own readlink calls.
@@ -59,8 +57,7 @@ socket_calls() {
 }
 
 @test "-d inet6 -t dgram makes just that one socket" {
-    strace -o "$BATS_TEST_TMPDIR/trace" -e trace=socket "$(lab_binary 01-socket)" -d inet6 -t dgram \
-        >"$BATS_TEST_TMPDIR/narration" 3>&- 4>&-
+    strace_lab socket 01-socket -d inet6 -t dgram
     assert_equal "$(socket_calls "$BATS_TEST_TMPDIR/trace")" "AF_INET6 SOCK_DGRAM 3"
     assert_equal "$(socket_calls "$BATS_TEST_TMPDIR/narration")" "AF_INET6 SOCK_DGRAM 3"
 }

@@ -74,6 +74,18 @@ run_lab() {
     timeout "$WAIT_SECONDS" "$(lab_binary "$lab")" "$@" 3>&- 4>&-
 }
 
+# strace_lab CALLS LAB ARGS...: run a lab under strace, tracing CALLS (e.g.
+# socket,close). Writes the kernel's view to $BATS_TEST_TMPDIR/trace and the
+# lab's narration to $BATS_TEST_TMPDIR/narration. (A sanitized build cannot
+# check for leaks under ptrace: LeakSanitizer is turned off for this run.)
+strace_lab() {
+    local calls=$1 lab=$2
+    shift 2
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+        timeout "$WAIT_SECONDS" strace -o "$BATS_TEST_TMPDIR/trace" -e "trace=$calls" \
+        "$(lab_binary "$lab")" "$@" >"$BATS_TEST_TMPDIR/narration" 3>&- 4>&-
+}
+
 # poll_until SECONDS COMMAND...: run COMMAND until it succeeds; fail after
 # SECONDS. Returns COMMAND's success, never loops for ever.
 poll_until() {
