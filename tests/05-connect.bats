@@ -1,0 +1,176 @@
+#!/usr/bin/env bats
+# 05-connect: connect() returns when the handshake is done, not when the
+# server accepts; it blocks only while the handshake cannot complete.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+# start_server LAB ARGS...: start a server lab on a kernel-chosen port and
+# wait until it listens. Sets SERVER_PID, SERVER_OUT and PORT.
+start_server() {
+    start_lab "$@" -p 0
+    SERVER_PID=$LAB_PID
+    SERVER_OUT=$LAB_OUT
+    PORT=$(wait_for_port)
+    wait_for_line '^listen\([0-9]+, [0-9]+\) = 0$'
+}
+
+# ss_has_established PORT: a connection to PORT is established (on the
+# client's side: the handshake is done, whatever the server program does).
+ss_has_established() {
+    [[ -n $(ss -Htn state established "( dport = :$1 )") ]]
+}
+
+# The milliseconds printed on the client's "connect(...) = 0  after N ms" line.
+connect_milliseconds() {
+    sed -nE 's/^connect\(3, .*\) = 0  after ([0-9]+)\.[0-9]+ ms$/\1/p' "$1"
+}
+
+@test "connect returns at once against a server that never calls accept (03-listen)" {
+    start_server 03-listen
+    start_lab 05-connect -p "$PORT"
+    wait_for_line "^connect\\(3, 127\\.0\\.0\\.1:$PORT\\) = 0  after [0-9.]+ ms$"
+    # It got past connect and now waits for data from a server that will
+    # never send: asleep in recv (recvfrom), not in connect.
+    wait_for_line '^recv\(3\) \.\.\.$'
+    assert_blocked_in recvfrom recv read
+    (($(connect_milliseconds "$LAB_OUT") < 500)) || fail "connect took a SYN retry: $(cat "$LAB_OUT")"
+    # The server's kernel queued the connection; the server never accepted.
+    wait_for_line '^accept queue: 1 pending' "$SERVER_OUT"
+    run grep -c 'accept' <(grep -v '^accept queue:' "$SERVER_OUT")
+    assert_output 0
+}
+
+@test "the local port the kernel chose is the peer port the server sees" {
+    start_server 04-accept -n 1
+    run -0 timeout 5 "$(lab_binary 05-connect)" -p "$PORT" 3>&- 4>&-
+    local local_port
+    local_port=$(sed -nE 's/^getsockname\(3\) = 127\.0\.0\.1:([0-9]+)  .*/\1/p' <<<"$output")
+    [[ -n $local_port ]] || fail "no getsockname line: $output"
+    assert_line "getpeername(3) = 127.0.0.1:$PORT"
+    wait_for_line "^accept\\(3\\) = 4  peer 127\\.0\\.0\\.1:$local_port$" "$SERVER_OUT"
+}
+
+@test "what the server sends is printed escaped, then recv = 0 at EOF, then exit 0" {
+    start_server 04-accept -n 1 -m $'tab\there "quoted"'
+    run -0 timeout 5 "$(lab_binary 05-connect)" -p "$PORT" 3>&- 4>&-
+    assert_line 'recv(3, "tab\there \"quoted\"\n", 1024, 0) = 19'
+    assert_line 'recv(3, "", 1024, 0) = 0  EOF: the peer closed its side'
+    assert_line --index -1 "close(3) = 0"
+}
+
+@test "a port that is bound but not listening (02-bind) refuses: ECONNREFUSED and exit 1" {
+    start_lab 02-bind -p 0
+    PORT=$(wait_for_port)
+    run --separate-stderr run_lab 05-connect -p "$PORT"
+    assert_call_failed "connect(3, 127.0.0.1:$PORT)" ECONNREFUSED
+    assert_line "connect(3, 127.0.0.1:$PORT) ..."
+    refute_line --partial "= 0"
+}
+
+@test "connect blocks while the server's accept queue is full, and completes on the SYN retry once it frees" {
+    # 04 with backlog 0 has room for one finished connection. Stopped, it
+    # cannot accept: one held client fills the queue.
+    start_server 04-accept -b 0
+    wait_for_line '^accept\(3\) \.\.\.$'
+    kill -STOP "$SERVER_PID"
+    start_peer "$BATS_TEST_TMPDIR/filler" timeout 20 nc -d 127.0.0.1 "$PORT"
+    poll_until 5 ss_has_established "$PORT" || fail "the filler never connected"
+
+    start_lab 05-connect -p "$PORT"
+    wait_for_line "^connect\\(3, 127\\.0\\.0\\.1:$PORT\\) \\.\\.\\.$"
+    assert_blocked_in connect
+    run grep -c ' = 0  after' "$LAB_OUT"
+    assert_output 0
+
+    # The server runs again and empties its queue; our kernel's next SYN
+    # (1 s after the first) is answered and connect returns.
+    kill -CONT "$SERVER_PID"
+    wait_for_line "^connect\\(3, 127\\.0\\.0\\.1:$PORT\\) = 0  after [0-9.]+ ms$"
+    (($(connect_milliseconds "$LAB_OUT") >= 500)) || fail "connect did not wait for a SYN retry: $(cat "$LAB_OUT")"
+    wait_for_exit
+    assert_equal "$LAB_STATUS" 0
+    run grep -c '^recv(3, "Hello there.\\n", 1024, 0) = 13$' "$LAB_OUT"
+    assert_output 1
+}
+
+@test "-w 1 against a full accept queue gives up with ETIMEDOUT in about a second" {
+    start_server 03-listen -b 0
+    start_peer "$BATS_TEST_TMPDIR/filler" timeout 20 nc -d 127.0.0.1 "$PORT"
+    wait_for_line '^accept queue: 1 pending' "$SERVER_OUT"
+    local started=$EPOCHREALTIME
+    run --separate-stderr run_lab 05-connect -p "$PORT" -w 1
+    local elapsed_ms=$(( (${EPOCHREALTIME/./} - ${started/./}) / 1000 ))
+    assert_call_failed "connect(3, 127.0.0.1:$PORT)" ETIMEDOUT
+    ((elapsed_ms >= 900 && elapsed_ms < 3000)) || fail "gave up after ${elapsed_ms} ms"
+}
+
+@test "-m sends the message and half-closes: the server reads it, then EOF" {
+    start_peer "$BATS_TEST_TMPDIR/nc-server" nc -lvn 127.0.0.1 0
+    local nc_pid=$PEER_PID
+    wait_for_line '^Listening on 127\.0\.0\.1 [0-9]+$' "$BATS_TEST_TMPDIR/nc-server"
+    PORT=$(sed -nE 's/^Listening on 127\.0\.0\.1 ([0-9]+)$/\1/p' "$BATS_TEST_TMPDIR/nc-server")
+    start_lab 05-connect -p "$PORT" -m 'ping 1 2 3'
+    wait_for_line '^shutdown\(3, SHUT_WR\) = 0'
+    read_lab_output
+    assert_line 'send(3, "ping 1 2 3", 10, 0) = 10'
+    # nc -l prints what it got and, at EOF from the client, closes: the
+    # client then reads EOF too and both exit.
+    wait_for_exit "$nc_pid"
+    wait_for_line '^ping 1 2 3' "$BATS_TEST_TMPDIR/nc-server"
+    wait_for_exit
+    assert_equal "$LAB_STATUS" 0
+}
+
+@test "SIGTERM while connect waits prints connect = -1 EINTR and exits 0" {
+    start_server 03-listen -b 0
+    start_peer "$BATS_TEST_TMPDIR/filler" timeout 20 nc -d 127.0.0.1 "$PORT"
+    wait_for_line '^accept queue: 1 pending' "$SERVER_OUT"
+    start_lab 05-connect -p "$PORT"
+    assert_blocked_in connect
+    stop_lab TERM
+    assert_equal "$LAB_STATUS" 0
+    read_lab_output
+    assert_line "connect(3, 127.0.0.1:$PORT) = -1 EINTR (Interrupted system call)"
+}
+
+@test "IPv6: connects to [::1] from an IPv6 ephemeral port" {
+    skip_unless_ipv6
+    start_lab 04-accept -a ::1 -p 0 -n 1
+    PORT=$(wait_for_port)
+    wait_for_line '^listen\('
+    run -0 timeout 5 "$(lab_binary 05-connect)" -a ::1 -p "$PORT" 3>&- 4>&-
+    assert_line --index 0 "socket(AF_INET6, SOCK_STREAM, 0) = 3"
+    assert_line --regexp '^getsockname\(3\) = \[::1\]:[0-9]+  '
+    assert_line 'recv(3, "Hello there.\n", 1024, 0) = 13'
+}
+
+@test "bad usage exits 2 naming the bad value" {
+    run --separate-stderr run_lab 05-connect -p abc
+    assert_usage_error "port 'abc' is not a number"
+    run --separate-stderr run_lab 05-connect -p 70000
+    assert_usage_error "port '70000' is out of range"
+    run --separate-stderr run_lab 05-connect -p -1
+    assert_usage_error "port '-1' is out of range"
+    run --separate-stderr run_lab 05-connect -p ''
+    assert_usage_error "port '' is not a number"
+    run --separate-stderr run_lab 05-connect -a 999.1.1.1
+    assert_usage_error "address '999.1.1.1'"
+    run --separate-stderr run_lab 05-connect -w 0
+    assert_usage_error "seconds '0' is out of range"
+    run --separate-stderr run_lab 05-connect -w soon
+    assert_usage_error "seconds 'soon' is not a number"
+    run --separate-stderr run_lab 05-connect -m
+    assert_usage_error "option -m needs a value"
+    run --separate-stderr run_lab 05-connect -x
+    assert_usage_error "unknown option -x"
+    run --separate-stderr run_lab 05-connect extra
+    assert_usage_error "unexpected argument 'extra'"
+}
+
+@test "-h prints the usage on stdout and exits 0" {
+    run --separate-stderr run_lab 05-connect -h
+    assert_equal "$status" 0
+    assert_output --partial "usage: connect"
+    assert_stderr_empty
+}
