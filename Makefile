@@ -5,9 +5,14 @@
 #   make test               the Bats suite (installs bats/nc first if it can)
 #   make test LAB=02-bind   one lab's tests
 #   LABS_DIR=/path make test    the suite against another tree of lab binaries
+#   make test FORMAT=tap    TAP to stdout and results.tap; FORMAT=junit: junit.xml
+#   LABS_DIR=/path make grade   a score table for another tree (LAB=... narrows it)
+#   make check-tests        every mutant in tests/mutants/ must be caught
 #   make tour               run every lab in order against a real peer
 #   make SANITIZE=1 ...     AddressSanitizer + UBSan builds; WERROR=1: warnings fail
 #   make clean
+
+SHELL := /bin/bash
 
 LABS := $(sort $(notdir $(wildcard labs/[0-9][0-9]-*)))
 
@@ -19,7 +24,11 @@ JOBS ?= 4
 BATS_PARALLEL = $(if $(filter-out 1,$(JOBS)),$(if $(shell command -v parallel),--jobs $(JOBS) --no-parallelize-within-files))
 TEST_FILES = $(if $(LAB),tests/$(LAB).bats,tests)
 
-.PHONY: all test tour clean help $(LABS)
+# FORMAT=tap or junit: machine-readable results for a course's CI.
+BATS_FORMAT = $(if $(filter tap,$(FORMAT)),-F tap,$(if $(filter junit,$(FORMAT)),-F junit))
+BATS_OUTPUT = $(if $(filter tap,$(FORMAT)),| tee results.tap,$(if $(filter junit,$(FORMAT)),> junit.xml))
+
+.PHONY: all test grade check-tests tour clean help $(LABS)
 
 all: $(LABS)
 
@@ -31,7 +40,19 @@ test:
 	@tests/ensure-tools
 	@$(if $(LABS_DIR),,$(MAKE) --no-print-directory all)
 	@if [ -n "$(LAB)" ] && [ ! -f tests/$(LAB).bats ]; then echo "no tests/$(LAB).bats; labs: $(LABS)" >&2; exit 2; fi
-	LABS_DIR="$(or $(LABS_DIR),$(CURDIR)/labs)" bats $(BATS_PARALLEL) $(TEST_FILES)
+	@if [ -n "$(FORMAT)" ] && [ -z "$(BATS_FORMAT)" ]; then echo "FORMAT is tap or junit, not '$(FORMAT)'" >&2; exit 2; fi
+	set -o pipefail; LABS_DIR="$(or $(LABS_DIR),$(CURDIR)/labs)" bats $(BATS_PARALLEL) $(BATS_FORMAT) $(TEST_FILES) $(BATS_OUTPUT)
+	@$(if $(filter junit,$(FORMAT)),echo "JUnit results in junit.xml")
+
+# Grade a tree of lab binaries (default: this checkout's, built first).
+grade:
+	@tests/ensure-tools
+	@$(if $(LABS_DIR),,$(MAKE) --no-print-directory all)
+	@LABS_DIR="$(or $(LABS_DIR),$(CURDIR)/labs)" tests/grade $(LAB)
+
+check-tests:
+	@tests/ensure-tools
+	@tests/check-tests $(LAB)
 
 tour: all
 	@tests/ensure-tools
