@@ -54,7 +54,7 @@ connect_milliseconds() {
 @test "what the server sends is printed escaped, then recv = 0 at EOF, then exit 0" {
     start_server 04-accept -n 1 -m $'tab\there "quoted"'
     run -0 timeout 5 "$(lab_binary 05-connect)" -p "$PORT" 3>&- 4>&-
-    assert_line 'recv(3, "tab\there \"quoted\"\n", 1024, 0) = 19'
+    assert_line 'recv(3, "tab\there \"quoted\"\n", 1024, 0) = 18'
     assert_line 'recv(3, "", 1024, 0) = 0  EOF: the peer closed its side'
     assert_line --index -1 "close(3) = 0"
 }

@@ -1,0 +1,251 @@
+#!/usr/bin/env bats
+# 07-udp: recvfrom() takes one whole datagram at a time, from any sender;
+# sendto() sends one back without waiting for anything.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+# Start ./udp with ARGS and wait until it waits for its first datagram; sets PORT.
+start_udp() {
+    start_lab 07-udp "$@"
+    PORT=$(wait_for_port)
+    wait_for_line '^recvfrom\(3\) \.\.\.$'
+}
+
+# The lab's narration ends with exactly this line (nothing came after it).
+assert_last_line() {
+    local last
+    last=$(tail -n 1 "$LAB_OUT")
+    [[ $last == "$1" ]] || { show_lab_output; fail "last line is '$last', expected '$1'"; }
+}
+
+# send_datagram BYTES: one datagram from the client socket (open_client udp),
+# sent by perl because bash and nc never send an empty one.
+send_datagram() {
+    perl -e 'open(my $s, "+<&=", $ARGV[0]) or die "fd: $!";
+             defined(send($s, $ARGV[1], 0)) or die "send: $!"' "$CLIENT_FD" "$1"
+}
+
+# read_datagram [FD]: print the next datagram the client socket (default
+# CLIENT_FD) receives. One read() takes exactly one datagram, whatever the
+# buffer size; bounded.
+read_datagram() {
+    timeout 2 dd bs=65536 count=1 status=none <&"${1:-$CLIENT_FD}"
+}
+
+# The client socket's own address, as the kernel shows it: the one socket
+# whose peer is the lab's port (bash's /dev/udp connects it).
+client_address() {
+    ss -Huan "( dport = :$PORT )" | awk 'NR == 1 { print $4 }'
+}
+
+# count_lines REGEX: how many lines of the narration match (bounded, in
+# case a wrong lab floods its log).
+count_lines() {
+    timeout 5 grep -cE -- "$1" "$LAB_OUT" || true
+}
+
+# received_is N: the lab has printed N datagrams of "x".
+received_is() {
+    (($(count_lines '^recvfrom\(3, "x"') == $1))
+}
+
+# write_is_refused: one more datagram from the client fails, with ECONNREFUSED.
+write_is_refused() {
+    WRITE_ERROR=$({ printf 'x' >&"$CLIENT_FD"; } 2>&1) && return 1
+    [[ $WRITE_ERROR == *"Connection refused"* ]]
+}
+
+@test "it binds a datagram socket, prints the getsockname line, and the kernel lists it" {
+    start_udp -p 0
+    read_lab_output
+    assert_line --index 0 "socket(AF_INET, SOCK_DGRAM, 0) = 3"
+    assert_line --index 1 "bind(3, 127.0.0.1:0) = 0"
+    assert_line --index 2 "getsockname(3) = 127.0.0.1:$PORT"
+    run -0 ss -Huanp "( sport = :$PORT )"
+    assert_output --partial "pid=$LAB_PID,fd=3"
+}
+
+@test "recvfrom blocks until a datagram arrives: asleep in recvfrom, then one result line" {
+    start_udp -p 0
+    assert_blocked_in recvfrom recv read
+    assert_last_line "recvfrom(3) ..."
+    printf 'hi' | timeout 5 nc -u -w0 127.0.0.1 "$PORT"
+    wait_for_line '^recvfrom\(3, "hi", 2048, MSG_TRUNC, 127\.0\.0\.1:[0-9]+\) = 2$'
+    wait_for_line '^sendto\(3, "hi", 2, 0, 127\.0\.0\.1:[0-9]+\) = 2$'
+    assert_blocked_in recvfrom recv read
+}
+
+@test "three datagrams queued together are three recvfroms of 3, 3 and 5 bytes: boundaries are kept" {
+    start_udp -p 0
+    open_client udp "$PORT"
+    # Frozen, the lab reads nothing: all three wait in its queue together.
+    suspend_lab
+    printf 'one' >&"$CLIENT_FD"
+    printf 'two' >&"$CLIENT_FD"
+    printf 'three' >&"$CLIENT_FD"
+    resume_lab
+    wait_for_line '^recvfrom\(3, "three", '
+    head -n 20 "$LAB_OUT" >"$BATS_TEST_TMPDIR/head"    # bounded, whatever the lab does
+    run -0 sed -nE 's/^recvfrom\(3, ("[a-z]*"), 2048, MSG_TRUNC, [0-9.:]+\) = ([0-9]+)$/\1 \2/p' "$BATS_TEST_TMPDIR/head"
+    assert_output $'"one" 3\n"two" 3\n"three" 5'
+    # The echoes are three datagrams too.
+    assert_equal "$(read_datagram)" "one"
+    assert_equal "$(read_datagram)" "two"
+    assert_equal "$(read_datagram)" "three"
+}
+
+@test "each echo goes back to its own sender" {
+    start_udp -p 0
+    open_client udp "$PORT"
+    local first=$CLIENT_FD
+    open_client udp "$PORT"
+    local second=$CLIENT_FD
+    printf 'from-first' >&"$first"
+    printf 'from-second' >&"$second"
+    assert_equal "$(read_datagram "$second")" "from-second"
+    assert_equal "$(read_datagram "$first")" "from-first"
+}
+
+@test "the sender it prints is the client's own address and port" {
+    start_udp -p 0
+    open_client udp "$PORT"
+    local client
+    client=$(client_address)
+    [[ $client == 127.0.0.1:* ]] || fail "no client socket in ss: '$client'"
+    printf 'who' >&"$CLIENT_FD"
+    wait_for_line '^sendto\(3, "who"'
+    read_lab_output
+    assert_line "recvfrom(3, \"who\", 2048, MSG_TRUNC, $client) = 3"
+    assert_line "sendto(3, \"who\", 3, 0, $client) = 3"
+}
+
+@test "an empty datagram gives = 0, which is not EOF: the lab is back in recvfrom and goes on" {
+    start_udp -p 0
+    open_client udp "$PORT"
+    send_datagram ''
+    wait_for_line '^recvfrom\(3, "", 2048, MSG_TRUNC, 127\.0\.0\.1:[0-9]+\) = 0  an empty datagram'
+    wait_for_line '^sendto\(3, "", 0, 0, 127\.0\.0\.1:[0-9]+\) = 0$'
+    assert_blocked_in recvfrom recv read
+    assert_last_line "recvfrom(3) ..."
+    send_datagram 'more'
+    wait_for_line '^recvfrom\(3, "more", 2048, MSG_TRUNC, 127\.0\.0\.1:[0-9]+\) = 4$'
+}
+
+@test "-b 4: a 10-byte datagram is truncated and MSG_TRUNC gives its real size, 10" {
+    start_udp -p 0 -b 4
+    open_client udp "$PORT"
+    printf '0123456789' >&"$CLIENT_FD"
+    wait_for_line '^recvfrom\(3, "0123", 4, MSG_TRUNC, 127\.0\.0\.1:[0-9]+\) = 10  truncated: the datagram had 10 bytes, 4 fit, 6 were lost$'
+    # Only what fitted comes back; the other 6 bytes are gone for good.
+    assert_equal "$(read_datagram)" "0123"
+    # The next datagram starts clean: nothing of the last one is left over.
+    printf 'ab' >&"$CLIENT_FD"
+    wait_for_line '^recvfrom\(3, "ab", 4, MSG_TRUNC, 127\.0\.0\.1:[0-9]+\) = 2$'
+}
+
+@test "-n 2: after one datagram it waits for the next; after two it closes and exits 0" {
+    start_udp -p 0 -n 2
+    open_client udp "$PORT"
+    printf 'first' >&"$CLIENT_FD"
+    wait_for_line '^sendto\(3, "first"'
+    assert_blocked_in recvfrom recv read
+    printf 'second' >&"$CLIENT_FD"
+    wait_for_exit
+    assert_equal "$LAB_STATUS" 0
+    assert_equal "$(count_lines '^recvfrom\(3, ".*\) = [0-9]+')" 2
+    assert_equal "$(count_lines '^recvfrom\(3\) \.\.\.$')" 2
+    assert_last_line "close(3) = 0"
+}
+
+@test "SIGTERM: recvfrom returns -1 EINTR, the lab closes and exits 0" {
+    start_udp -p 0
+    assert_blocked_in recvfrom recv read
+    stop_lab TERM
+    assert_equal "$LAB_STATUS" 0
+    read_lab_output
+    assert_line --index -2 "recvfrom(3, ..., 2048, MSG_TRUNC, ...) = -1 EINTR (Interrupted system call)"
+    assert_line --index -1 "close(3) = 0"
+}
+
+@test "a full receive buffer drops datagrams even on loopback; the kernel counts them, sendto never notices" {
+    start_udp -p 0
+    open_client udp "$PORT"
+    suspend_lab
+    local sent=1000 i
+    for ((i = 0; i < sent; i++)); do printf 'x' >&"$CLIENT_FD"; done
+    # /proc/net/udp: local address 0100007F:PORT in hex; the last field is drops.
+    local drops
+    drops=$(awk -v local_address="$(printf '0100007F:%04X' "$PORT")" \
+        '$2 == local_address { print $NF }' /proc/net/udp)
+    ((drops > 0)) || fail "no drops counted for port $PORT: '$drops'"
+    resume_lab
+    # It reads what the queue held, no more: sent = received + dropped.
+    local expected=$((sent - drops))
+    poll_until 5 received_is "$expected" ||
+        fail "received $(count_lines '^recvfrom\(3, "x"'), expected $expected"
+    assert_blocked_in recvfrom recv read
+    # Every echo was sent "successfully" though the client read none of
+    # them: sendto() waits for nobody and learns nothing of the receiver.
+    assert_equal "$(count_lines '^sendto\(3, "x", 1, 0, .*\) = 1$')" "$expected"
+    read_lab_output
+    refute_line --partial "sendto(3, ..."
+}
+
+@test "sending to a port where nothing listens succeeds; a connected socket then learns ECONNREFUSED" {
+    start_udp -p 0
+    open_client udp "$PORT"
+    printf 'ping' >&"$CLIENT_FD"
+    assert_equal "$(read_datagram)" "ping"
+    stop_lab TERM
+    # nc's one datagram into the void: no error, exit 0.
+    run -0 timeout 5 nc -u -w0 127.0.0.1 "$PORT" <<<"anyone?"
+    # The first write "succeeds" too; the ICMP port-unreachable it provokes
+    # is reported on this connected socket's next call.
+    printf 'one' >&"$CLIENT_FD" || fail "the first send to a closed port failed"
+    poll_until 2 write_is_refused || fail "no write was refused: '$WRITE_ERROR'"
+}
+
+@test "IPv6: -a ::1 receives and echoes over AF_INET6" {
+    skip_unless_ipv6
+    start_lab 07-udp -a ::1 -p 0
+    PORT=$(wait_for_port)
+    wait_for_line '^recvfrom\(3\) \.\.\.$'
+    printf 'six' | timeout 5 nc -6 -u -w0 ::1 "$PORT"
+    wait_for_line '^recvfrom\(3, "six", 2048, MSG_TRUNC, \[::1\]:[0-9]+\) = 3$'
+    read_lab_output
+    assert_line --index 0 "socket(AF_INET6, SOCK_DGRAM, 0) = 3"
+    assert_line "getsockname(3) = [::1]:$PORT"
+}
+
+@test "bad usage exits 2 naming the bad value, for every option" {
+    run --separate-stderr run_lab 07-udp -p abc
+    assert_usage_error "port 'abc' is not a number"
+    run --separate-stderr run_lab 07-udp -p 65536
+    assert_usage_error "port '65536' is out of range"
+    run --separate-stderr run_lab 07-udp -a 999.1.1.1
+    assert_usage_error "address '999.1.1.1'"
+    run --separate-stderr run_lab 07-udp -b 0
+    assert_usage_error "buffer size '0' is out of range"
+    run --separate-stderr run_lab 07-udp -b 70000
+    assert_usage_error "buffer size '70000' is out of range"
+    run --separate-stderr run_lab 07-udp -b ''
+    assert_usage_error "buffer size '' is not a number"
+    run --separate-stderr run_lab 07-udp -n 0
+    assert_usage_error "count '0' is out of range"
+    run --separate-stderr run_lab 07-udp -n two
+    assert_usage_error "count 'two' is not a number"
+    run --separate-stderr run_lab 07-udp -n
+    assert_usage_error "option -n needs a value"
+    run --separate-stderr run_lab 07-udp -x
+    assert_usage_error "unknown option -x"
+    run --separate-stderr run_lab 07-udp extra
+    assert_usage_error "unexpected argument 'extra'"
+}
+
+@test "-h prints the usage on stdout and exits 0" {
+    run --separate-stderr run_lab 07-udp -h
+    assert_equal "$status" 0
+    assert_output --partial "usage: udp"
+    assert_stderr_empty
+}
