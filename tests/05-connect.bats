@@ -15,12 +15,6 @@ start_server() {
     wait_for_line '^listen\([0-9]+, [0-9]+\) = 0$'
 }
 
-# ss_has_established PORT: a connection to PORT is established (on the
-# client's side: the handshake is done, whatever the server program does).
-ss_has_established() {
-    [[ -n $(ss -Htn state established "( dport = :$1 )") ]]
-}
-
 # The milliseconds printed on the client's "connect(...) = 0  after N ms" line.
 connect_milliseconds() {
     sed -nE 's/^connect\(3, .*\) = 0  after ([0-9]+)\.[0-9]+ ms$/\1/p' "$1"
@@ -32,7 +26,7 @@ connect_milliseconds() {
     wait_for_line "^connect\\(3, 127\\.0\\.0\\.1:$PORT\\) = 0  after [0-9.]+ ms$"
     # It got past connect and now waits for data from a server that will
     # never send: asleep in recv (recvfrom), not in connect.
-    wait_for_line '^recv\(3\) \.\.\.$'
+    wait_for_line '^recv\(3, \.\.\.$'
     assert_blocked_in recvfrom recv read
     (($(connect_milliseconds "$LAB_OUT") < 500)) || fail "connect took a SYN retry: $(cat "$LAB_OUT")"
     # The server's kernel queued the connection; the server never accepted.
@@ -73,9 +67,9 @@ connect_milliseconds() {
     # cannot accept: one held client fills the queue.
     start_server 04-accept -b 0
     wait_for_line '^accept\(3\) \.\.\.$'
-    kill -STOP "$SERVER_PID"
-    start_peer "$BATS_TEST_TMPDIR/filler" timeout 20 nc -d 127.0.0.1 "$PORT"
-    poll_until 5 ss_has_established "$PORT" || fail "the filler never connected"
+    suspend_lab "$SERVER_PID"
+    hold_connection 127.0.0.1 "$PORT"
+    wait_for_connected
 
     start_lab 05-connect -p "$PORT"
     wait_for_line "^connect\\(3, 127\\.0\\.0\\.1:$PORT\\) \\.\\.\\.$"
@@ -85,7 +79,7 @@ connect_milliseconds() {
 
     # The server runs again and empties its queue; our kernel's next SYN
     # (1 s after the first) is answered and connect returns.
-    kill -CONT "$SERVER_PID"
+    resume_lab "$SERVER_PID"
     wait_for_line "^connect\\(3, 127\\.0\\.0\\.1:$PORT\\) = 0  after [0-9.]+ ms$"
     (($(connect_milliseconds "$LAB_OUT") >= 500)) || fail "connect did not wait for a SYN retry: $(cat "$LAB_OUT")"
     wait_for_exit
@@ -96,7 +90,7 @@ connect_milliseconds() {
 
 @test "-w 1 against a full accept queue gives up with ETIMEDOUT in about a second" {
     start_server 03-listen -b 0
-    start_peer "$BATS_TEST_TMPDIR/filler" timeout 20 nc -d 127.0.0.1 "$PORT"
+    hold_connection 127.0.0.1 "$PORT"
     wait_for_line '^accept queue: 1 pending' "$SERVER_OUT"
     local started=$EPOCHREALTIME
     run --separate-stderr run_lab 05-connect -p "$PORT" -w 1
@@ -124,7 +118,7 @@ connect_milliseconds() {
 
 @test "SIGTERM while connect waits prints connect = -1 EINTR and exits 0" {
     start_server 03-listen -b 0
-    start_peer "$BATS_TEST_TMPDIR/filler" timeout 20 nc -d 127.0.0.1 "$PORT"
+    hold_connection 127.0.0.1 "$PORT"
     wait_for_line '^accept queue: 1 pending' "$SERVER_OUT"
     start_lab 05-connect -p "$PORT"
     assert_blocked_in connect

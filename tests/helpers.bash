@@ -12,6 +12,13 @@
 #   stop_lab [SIGNAL]           signal it, wait (bounded), set LAB_STATUS
 #   fd_count PID                how many descriptors a process has open
 #   run_lab LAB ARGS...         run a lab in the foreground under `run`
+#   hold_connection ADDR PORT   a background client that connects and holds on
+#   wait_for_connected          ... until its connect() has returned
+#   reset_connection ADDR PORT  a client that connects, then aborts (RST)
+#   accept_queue PORT           ss's "QUEUED BACKLOG" for the listener on PORT
+#   suspend_lab, resume_lab     SIGSTOP (waiting until stopped), SIGCONT
+#   open_client tcp|udp PORT    a socket of the test's own shell (bash /dev/tcp, /dev/udp)
+#   close_client                ... closed again (TCP: FIN, or RST with unread bytes)
 #
 # Labs come from $LABS_DIR (default: this checkout's labs/), laid out like
 # labs/: LABS_DIR/02-bind/bind. An instructor points it at students' builds.
@@ -114,7 +121,9 @@ show_lab_output() {
 # started lab's stdout) has a line matching the extended REGEX.
 wait_for_line() {
     local regex=$1 file=${2:-$LAB_OUT} seconds=${3:-$WAIT_SECONDS}
-    if ! poll_until "$seconds" grep -qE -- "$regex" "$file"; then
+    # Each look is bounded too: a wrong lab that floods its log must not
+    # stretch one grep past the wait.
+    if ! poll_until "$seconds" timeout "$seconds" grep -qE -- "$regex" "$file"; then
         show_lab_output "$file" "${file%.out}.err"
         fail "no line matching /$regex/ in $file within ${seconds}s"
     fi
@@ -238,6 +247,83 @@ skip_unless_ipv6() {
     grep -q '^0\{31\}1 ' /proc/net/if_inet6 2>/dev/null || skip "no IPv6 loopback (::1) on this host"
 }
 
+# ---- Clients in the background, and the kernel's view of a listener -------
+
+# hold_connection ADDR PORT: a client that connects and then holds the
+# connection open, sending nothing and printing what the server sends
+# (nc -v -d), in the background until the server closes the connection or
+# teardown ends it. Sets PEER_PID and PEER_OUT (nc's messages and what it
+# received). It does not wait for the handshake: follow it with
+# wait_for_connected, or show that the "succeeded" line never comes.
+hold_connection() {
+    PEER_OUT="$BATS_TEST_TMPDIR/client.${#STARTED_PIDS[@]}.out"
+    start_peer "$PEER_OUT" timeout 60 nc -v -d "$1" "$2"
+}
+
+# wait_for_connected [FILE] [SECONDS]: wait until nc -v says its connect()
+# returned: "Connection to ADDR PORT port [tcp/*] succeeded!"
+wait_for_connected() {
+    wait_for_line '^Connection to .* succeeded!$' "${1:-$PEER_OUT}" "${2:-$WAIT_SECONDS}"
+}
+
+# reset_connection [--after-fin] ADDR PORT [COUNT]: COUNT times (default 1)
+# connect to ADDR:PORT and abort the connection at once: SO_LINGER with a
+# zero timeout makes close() send a RST instead of a FIN, as when a client
+# crashes or gives up. The server's next write() fails with ECONNRESET.
+# --after-fin first sends a FIN (shutdown(SHUT_WR)), so the server's side
+# is in CLOSE-WAIT when the RST lands: its next write() then fails with
+# EPIPE and raises SIGPIPE. Returns once every RST is sent; fails if a
+# connect() fails. (Perl: part of every Debian system, and it starts fast.)
+reset_connection() {
+    local after_fin=0
+    if [[ $1 == --after-fin ]]; then
+        after_fin=1
+        shift
+    fi
+    # shellcheck disable=SC2016 # the quoted text is Perl, not shell
+    timeout "$WAIT_SECONDS" perl -MSocket=:all -e '
+        my ($host, $port, $count, $after_fin) = @ARGV;
+        my ($error, $server) = getaddrinfo($host, $port,
+            { flags => AI_NUMERICHOST, socktype => SOCK_STREAM });
+        die "getaddrinfo: $error\n" if $error;
+        for (1 .. $count) {
+            socket(my $client, $server->{family}, SOCK_STREAM, 0) or die "socket: $!\n";
+            connect($client, $server->{addr}) or die "connect: $!\n";
+            shutdown($client, SHUT_WR) or die "shutdown: $!\n" if $after_fin;
+            setsockopt($client, SOL_SOCKET, SO_LINGER, pack("ii", 1, 0))
+                or die "setsockopt: $!\n";
+            close($client);
+        }' "$1" "$2" "${3:-1}" "$after_fin" 3>&- 4>&-
+}
+
+# suspend_lab [PID]: SIGSTOP the process (default: the last started lab) and
+# wait until the kernel shows it stopped (state T). A stopped server cannot
+# accept, so clients that connect now wait in its queue. The wait matters: a
+# server woken in accept() by the signal but not yet run would still take one
+# connection that arrived in between. resume_lab [PID]: SIGCONT.
+suspend_lab() {
+    local pid=${1:-$LAB_PID}
+    kill -STOP "$pid" || fail "cannot stop process $pid"
+    poll_until "$WAIT_SECONDS" process_in_state "$pid" T ||
+        fail "process $pid did not stop: state $(process_state "$pid")"
+}
+
+resume_lab() {
+    kill -CONT "${1:-$LAB_PID}" || fail "cannot continue process ${1:-$LAB_PID}"
+}
+
+# process_in_state PID LETTER: /proc/PID/stat shows that state.
+process_in_state() {
+    [[ $(process_state "$1") == "$2" ]]
+}
+
+# accept_queue PORT: the TCP socket listening on PORT as ss shows it,
+# "QUEUED BACKLOG". On a listening socket ss's Recv-Q column is the number
+# of connections waiting for accept(), and Send-Q is the backlog.
+accept_queue() {
+    ss -Hltn "( sport = :$1 )" | awk '{ print $2, $3; exit }'
+}
+
 # ---- Checking a finished run (after `run --separate-stderr run_lab ...`) ----
 
 # assert_usage_error TEXT: bad usage. Exit 2, nothing on stdout, and stderr
@@ -273,4 +359,24 @@ assert_call_failed() {
 # that assert_line and assert_output can check it.
 read_lab_output() {
     run cat "${1:-$LAB_OUT}"
+}
+
+# ---- A client in the test's own shell (06-send-recv, 07-udp) --------------
+
+# open_client tcp|udp PORT: connect a socket of this shell to 127.0.0.1:PORT
+# through bash's /dev/tcp or /dev/udp (both call connect(); for UDP that only
+# fixes the peer address). Sets CLIENT_FD. The test then writes with
+# `printf ... >&"$CLIENT_FD"` and reads with `read ... <&"$CLIENT_FD"`; it
+# never reads unless it says so, which makes a client that does not read.
+# Programs started after this inherit the descriptor: start the lab first.
+open_client() {
+    local protocol=$1 port=$2
+    exec {CLIENT_FD}<>"/dev/$protocol/127.0.0.1/$port" ||
+        fail "cannot open a $protocol client to 127.0.0.1:$port"
+}
+
+# close_client: close it. Over TCP this sends FIN, or RST when bytes that
+# arrived were never read.
+close_client() {
+    exec {CLIENT_FD}>&-
 }

@@ -2,7 +2,7 @@ heading "07-udp: recvfrom() takes one whole datagram at a time, sendto() sends o
 say "-b 8: an 8-byte buffer, so that a longer datagram is cut"
 serve udp labs/07-udp/udp -p 0 -b 8
 port=$(port_of udp)
-await udp '^recvfrom\(3\) \.\.\.'
+await udp '^recvfrom\(3, \.\.\.'
 say "three datagrams from three nc's: three recvfrom()s, each from its own port"
 say "(-w0: nc sends and quits at once, catching the echo or not: a race, so its output is hidden)"
 for word in one two three; do

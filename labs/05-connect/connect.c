@@ -171,14 +171,14 @@ int main(int argc, char *argv[])
      * 0 means the server closed its side: end of file. */
     char buffer[RECEIVE_SIZE];
     for (;;) {
-        printf("recv(%d) ...\n", fd);
+        printf("recv(%d, ...\n", fd);
         ssize_t n = recv(fd, buffer, sizeof buffer, 0);
         if (n == -1) {
             if (errno == EINTR) {
-                narrate_failure("recv(%d)", fd);
+                narrate_failure("recv(%d, ..., %zu, 0)", fd, sizeof buffer);
                 break;
             }
-            die("recv(%d)", fd);
+            die("recv(%d, ..., %zu, 0)", fd, sizeof buffer);
         }
         printf("recv(%d, ", fd);
         print_escaped(buffer, (size_t)n, 64);

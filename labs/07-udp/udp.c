@@ -5,7 +5,7 @@
  *   separate message with its own sender. The lab binds a SOCK_DGRAM
  *   socket and loops: recvfrom() one datagram, print its bytes, size and
  *   sender, and sendto() it back to that sender (an echo):
- *       recvfrom(3) ...
+ *       recvfrom(3, ...
  *       recvfrom(3, "hello", 2048, MSG_TRUNC, 127.0.0.1:51234) = 5
  *       sendto(3, "hello", 5, 0, 127.0.0.1:51234) = 5
  *
@@ -122,7 +122,7 @@ int main(int argc, char *argv[])
          * with it, the return value is the datagram's real length. */
         struct sockaddr_storage sender;
         socklen_t sender_length = sizeof sender;
-        printf("recvfrom(%d) ...\n", fd);
+        printf("recvfrom(%d, ...\n", fd);
         ssize_t size = recvfrom(fd, buffer, (size_t)buffer_size, MSG_TRUNC,
                                 (struct sockaddr *)&sender, &sender_length);
         if (size == -1) {

@@ -1,0 +1,232 @@
+#!/usr/bin/env bats
+# 03-listen: listen() returns at once; from then on the kernel completes
+# clients' handshakes by itself and queues them, and nothing calls accept().
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+# start_listening ARGS...: start ./listen on a kernel-chosen port and wait
+# until it has listened and reported its empty queue. Sets PORT.
+start_listening() {
+    start_lab 03-listen -p 0 "$@"
+    await_listening
+}
+
+# await_listening [FILE]: wait until the narration (default: the lab's
+# stdout) has the port and the first, empty, queue report. Sets PORT.
+await_listening() {
+    PORT=$(wait_for_port "${1:-$LAB_OUT}")
+    wait_for_line '^accept queue: 0 pending \(backlog [0-9]+\)$' "${1:-$LAB_OUT}"
+}
+
+# queue_reports: the queue lengths the lab has printed so far, on one line:
+# "0 1 2".
+queue_reports() {
+    sed -nE 's/^accept queue: ([0-9]+) pending .*/\1/p' "$LAB_OUT" | paste -sd ' '
+}
+
+# connect_and_hold N: one more client that connects and holds on; wait until
+# its connect() has returned and the lab reports N pending. The connect must
+# return in under a second: a dropped SYN is sent again only after 1 s, so
+# this proves the handshake completed at the first try.
+connect_and_hold() {
+    hold_connection 127.0.0.1 "$PORT"
+    wait_for_connected "$PEER_OUT" 0.9
+    wait_for_line "^accept queue: $1 pending "
+}
+
+# syn_sent_to PORT: some client's socket is in SYN-SENT towards PORT, its
+# handshake begun and not answered.
+syn_sent_to() {
+    [[ -n $(ss -Htn state syn-sent "( dport = :$1 )") ]]
+}
+
+# close_wait_on PORT: a connection accepted by the kernel on PORT has had
+# its client's FIN: the server's side of it is in CLOSE-WAIT.
+close_wait_on() {
+    [[ -n $(ss -Htn state close-wait "( sport = :$1 )") ]]
+}
+
+@test "listen() returns 0 at once: with no client, the lab goes on to report an empty queue and waits in poll" {
+    start_listening
+    read_lab_output
+    assert_line --index 0 "socket(AF_INET, SOCK_STREAM, 0) = 3"
+    assert_line --index 1 "bind(3, 127.0.0.1:0) = 0"
+    assert_line --index 2 "getsockname(3) = 127.0.0.1:$PORT"
+    assert_line --index 3 "listen(3, 10) = 0"
+    assert_line --index 4 "accept queue: 0 pending (backlog 10)"
+    assert_line --index 5 "poll(NULL, 0, 100) ..."
+    # The kernel lists the socket as listening: nothing queued, backlog 10.
+    assert_equal "$(accept_queue "$PORT")" "0 10"
+    # Past listen, asleep between two looks at the queue: not in listen, not in accept.
+    assert_blocked_in poll ppoll
+}
+
+@test "-b 1: two clients' connect() complete at once though nothing accepts, and the lab reports 1, then 2 pending" {
+    start_listening -b 1
+    connect_and_hold 1
+    connect_and_hold 2
+    assert_equal "$(queue_reports)" "0 1 2"
+    # ss reads the same numbers: Recv-Q 2 queued, Send-Q backlog 1.
+    assert_equal "$(accept_queue "$PORT")" "2 1"
+    # Both connections are established, on the server's side too, with no accept.
+    assert_equal "$(ss -Htn state established "( sport = :$PORT )" | wc -l)" 2
+    assert_blocked_in poll ppoll
+}
+
+@test "-b 1: a third client's handshake does not complete; nc -w 1 times out and the queue stays at 2" {
+    start_listening -b 1
+    connect_and_hold 1
+    connect_and_hold 2
+    local third=$BATS_TEST_TMPDIR/third.out
+    start_peer "$third" timeout 5 nc -v -w 1 127.0.0.1 "$PORT"
+    # The kernel drops its SYN: the client sits in SYN-SENT, unanswered ...
+    poll_until 1 syn_sent_to "$PORT" || fail "the third client is not in SYN-SENT: $(cat "$third")"
+    # ... until nc's one second is up.
+    wait_for_exit "$PEER_PID"
+    assert_equal "$LAB_STATUS" 1
+    run cat "$third"
+    assert_output --partial "timed out"
+    refute_output --partial "succeeded"
+    refute_output --partial "refused"
+    assert_equal "$(accept_queue "$PORT")" "2 1"
+    assert_equal "$(queue_reports)" "0 1 2"
+}
+
+@test "-b 0 admits one connection: backlog+1; the second client hangs" {
+    start_listening -b 0
+    read_lab_output
+    assert_line "listen(3, 0) = 0"
+    assert_line "accept queue: 0 pending (backlog 0)"
+    connect_and_hold 1
+    run -1 timeout 5 nc -v -w 1 127.0.0.1 "$PORT"
+    assert_output --partial "timed out"
+    assert_equal "$(accept_queue "$PORT")" "1 0"
+}
+
+@test "a client that connects and closes, or resets, still counts in the queue until accepted" {
+    start_listening
+    # nc -z connects, then closes at once: FIN.
+    run -0 timeout 5 nc -z 127.0.0.1 "$PORT"
+    wait_for_line '^accept queue: 1 pending '
+    # Its FIN has arrived: the kernel's side of it is in CLOSE-WAIT, still queued.
+    poll_until 5 close_wait_on "$PORT" || fail "no CLOSE-WAIT connection on port $PORT"
+    # This one connects, then aborts: RST.
+    reset_connection 127.0.0.1 "$PORT"
+    wait_for_line '^accept queue: 2 pending '
+    # A third, ordinary client: the lab counts all three. Had the first two
+    # left the queue, the count would have gone down on the way.
+    connect_and_hold 3
+    assert_equal "$(queue_reports)" "0 1 2 3"
+    assert_equal "$(accept_queue "$PORT")" "3 10"
+}
+
+@test "it never calls accept(): strace sees listen(), and no accept or accept4, while clients are queued" {
+    local trace=$BATS_TEST_TMPDIR/trace narration=$BATS_TEST_TMPDIR/narration
+    # (LeakSanitizer cannot run under ptrace: off for a sanitized build, as in strace_lab.)
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+        start_peer "$narration" strace -f -o "$trace" -e trace=listen,accept,accept4 \
+        "$(lab_binary 03-listen)" -p 0 -b 1
+    local strace_pid=$PEER_PID
+    await_listening "$narration"
+    LAB_OUT=$narration
+    local lab_pid fds_before
+    lab_pid=$(pgrep -P "$strace_pid") || fail "no lab process under strace"
+    fds_before=$(fd_count "$lab_pid")
+    connect_and_hold 1
+    connect_and_hold 2
+    # The lab (strace's child) has no new descriptor: no connection was handed to it.
+    assert_equal "$(fd_count "$lab_pid")" "$fds_before"
+    kill -TERM "$lab_pid"
+    wait_for_exit "$strace_pid"
+    assert_equal "$LAB_STATUS" 0
+    grep -qE '^([0-9]+ +)?listen\(3, 1\) += 0$' "$trace" || fail "no listen() in the trace: $(cat "$trace")"
+    run -1 grep -E 'accept4?\(' "$trace"
+}
+
+@test "-b above net.core.somaxconn: listen() takes it, and the kernel caps the backlog at somaxconn" {
+    local cap
+    cap=$(cat /proc/sys/net/core/somaxconn)
+    ((cap < 2147483647 - 1000)) || skip "somaxconn is $cap: nothing above it to ask for"
+    start_listening -b $((cap + 1000))
+    read_lab_output
+    assert_line "listen(3, $((cap + 1000))) = 0"
+    assert_line "accept queue: 0 pending (backlog $cap)"
+    assert_equal "$(accept_queue "$PORT")" "0 $cap"
+}
+
+@test "SIGTERM ends the wait: poll = -1 EINTR, close, exit 0, and the queued client is reset" {
+    start_listening
+    connect_and_hold 1
+    local client=$PEER_PID
+    assert_blocked_in poll ppoll
+    stop_lab TERM
+    assert_equal "$LAB_STATUS" 0
+    read_lab_output
+    assert_line "poll(NULL, 0, 100) = -1 EINTR (Interrupted system call)"
+    assert_line --index -1 "close(3) = 0"
+    # Closing the listening socket threw its queue away: the held client,
+    # which would otherwise wait 60 s, is gone at once.
+    wait_for_exit "$client"
+}
+
+@test "SIGINT (Ctrl-C) ends it the same way" {
+    start_listening
+    assert_blocked_in poll ppoll
+    stop_lab INT
+    assert_equal "$LAB_STATUS" 0
+    read_lab_output
+    assert_line "poll(NULL, 0, 100) = -1 EINTR (Interrupted system call)"
+    assert_line --index -1 "close(3) = 0"
+}
+
+@test "IPv6: -a ::1 listens on [::1]:PORT and queues a client" {
+    skip_unless_ipv6
+    start_listening -a ::1 -b 2
+    read_lab_output
+    assert_line --index 0 "socket(AF_INET6, SOCK_STREAM, 0) = 3"
+    assert_line "getsockname(3) = [::1]:$PORT"
+    assert_line "listen(3, 2) = 0"
+    hold_connection ::1 "$PORT"
+    wait_for_connected
+    wait_for_line '^accept queue: 1 pending \(backlog 2\)$'
+    assert_equal "$(accept_queue "$PORT")" "1 2"
+}
+
+@test "bad usage exits 2 naming the bad value" {
+    run --separate-stderr run_lab 03-listen -b abc
+    assert_usage_error "backlog 'abc' is not a number"
+    run --separate-stderr run_lab 03-listen -b -1
+    assert_usage_error "backlog '-1' is out of range"
+    run --separate-stderr run_lab 03-listen -b ''
+    assert_usage_error "backlog '' is not a number"
+    run --separate-stderr run_lab 03-listen -b 99999999999
+    assert_usage_error "backlog '99999999999' is out of range"
+    run --separate-stderr run_lab 03-listen -b
+    assert_usage_error "option -b needs a value"
+    run --separate-stderr run_lab 03-listen -p abc
+    assert_usage_error "port 'abc' is not a number"
+    run --separate-stderr run_lab 03-listen -p 70000
+    assert_usage_error "port '70000' is out of range"
+    run --separate-stderr run_lab 03-listen -p -1
+    assert_usage_error "port '-1' is out of range"
+    run --separate-stderr run_lab 03-listen -p ''
+    assert_usage_error "port '' is not a number"
+    run --separate-stderr run_lab 03-listen -p
+    assert_usage_error "option -p needs a value"
+    run --separate-stderr run_lab 03-listen -a 999.1.1.1
+    assert_usage_error "address '999.1.1.1'"
+    run --separate-stderr run_lab 03-listen -a
+    assert_usage_error "option -a needs a value"
+    run --separate-stderr run_lab 03-listen -x
+    assert_usage_error "unknown option -x"
+    run --separate-stderr run_lab 03-listen 2017
+    assert_usage_error "unexpected argument '2017'"
+}
+
+@test "-h prints the usage on stdout and exits 0" {
+    run --separate-stderr run_lab 03-listen -h
+    assert_equal "$status" 0
+    assert_output --partial "usage: listen"
+    assert_stderr_empty
+}
