@@ -116,6 +116,20 @@ connect_milliseconds() {
     assert_equal "$LAB_STATUS" 0
 }
 
+@test "a server that closes with our message unread resets the connection: exit 1 naming the reset" {
+    # 04 never reads: "hi" is still in its receive buffer when it closes,
+    # so its kernel sends RST instead of FIN. The RST throws away whatever
+    # we had not read yet; the next call fails: shutdown (ENOTCONN) when the
+    # RST came first, else recv (ECONNRESET) after the greeting.
+    start_server 04-accept -n 1
+    run --separate-stderr run_lab 05-connect -p "$PORT" -m hi
+    assert_equal "$status" 1
+    [[ $stderr == *"shutdown(3, SHUT_WR) = -1 ENOTCONN ("* ||
+       $stderr == *"recv(3, ..., 1024, 0) = -1 ECONNRESET ("* ]] ||
+        fail "no reset reported on stderr: $stderr"
+    refute_line --partial 'EOF: the peer closed its side'
+}
+
 @test "SIGTERM while connect waits prints connect = -1 EINTR and exits 0" {
     start_server 03-listen -b 0
     hold_connection 127.0.0.1 "$PORT"

@@ -36,6 +36,7 @@ serve() {
     local name=$1
     shift
     printf '$ %s &\n' "$*"
+    rm -f "$TOUR_TMP/$name.out"     # a name used by an earlier step
     "$@" > >(tee "$TOUR_TMP/$name.out" | sed -u "s/^/    [$name] /") 2>&1 &
     SERVED_PID=$!
     TOUR_PIDS+=("$SERVED_PID")
