@@ -341,6 +341,11 @@ assert_stderr_contains() {
     [[ $stderr == *"$1"* ]] || fail "stderr does not contain '$1': $stderr"
 }
 
+# assert_stderr_matches ERE: after `run --separate-stderr`.
+assert_stderr_matches() {
+    [[ $stderr =~ $1 ]] || fail "stderr does not match /$1/: $stderr"
+}
+
 assert_stderr_empty() {
     [[ -z $stderr ]] || fail "stderr is not empty: $stderr"
 }
