@@ -8,6 +8,8 @@
 #   make test FORMAT=tap    TAP to stdout and results.tap; FORMAT=junit: junit.xml
 #   LABS_DIR=/path make grade   a score table for another tree (LAB=... narrows it)
 #   make check-tests        every mutant in tests/mutants/ must be caught
+#   make memcheck           one run of each lab under valgrind: no error, leak or open fd
+#   make soak RUNS=20       the suite RUNS times in a row, then 5 more with the cores busy
 #   make tour               run every lab in order against a real peer
 #   make SANITIZE=1 ...     AddressSanitizer + UBSan builds; WERROR=1: warnings fail
 #   make clean
@@ -28,7 +30,7 @@ TEST_FILES = $(if $(LAB),tests/$(LAB).bats,tests)
 BATS_FORMAT = $(if $(filter tap,$(FORMAT)),-F tap,$(if $(filter junit,$(FORMAT)),-F junit))
 BATS_OUTPUT = $(if $(filter tap,$(FORMAT)),| tee results.tap,$(if $(filter junit,$(FORMAT)),> junit.xml))
 
-.PHONY: all test grade check-tests tour clean help $(LABS)
+.PHONY: all test grade check-tests memcheck soak tour clean help $(LABS)
 
 all: $(LABS)
 
@@ -53,6 +55,17 @@ grade:
 check-tests:
 	@tests/ensure-tools
 	@tests/check-tests $(LAB)
+
+soak: all
+	@tests/ensure-tools
+	@tests/soak $(or $(RUNS),20) $(or $(HOG_RUNS),5)
+
+# valgrind wants a plain build: ASan and valgrind do not mix.
+memcheck:
+	@tests/ensure-tools
+	@command -v valgrind >/dev/null || { echo "memcheck needs valgrind: apt-get install valgrind" >&2; exit 1; }
+	@$(if $(LABS_DIR),,$(MAKE) --no-print-directory all)
+	LABS_DIR="$(or $(LABS_DIR),$(CURDIR)/labs)" bats $(if $(LAB),-f '^$(LAB):') tests/memcheck/valgrind.bats
 
 tour: all
 	@tests/ensure-tools

@@ -1,0 +1,109 @@
+#!/usr/bin/env bats
+# One representative run of each lab under valgrind (make memcheck):
+# no memory errors, no leaked memory of any kind, and no descriptor left
+# open at exit beyond stdin, stdout and stderr. Slow (valgrind), so it is not
+# part of `make test`; CI runs it.
+
+bats_require_minimum_version 1.5.0
+LABS_DIR=${LABS_DIR:-$BATS_TEST_DIRNAME/../../labs}
+load ../helpers
+WAIT_SECONDS=20     # valgrind starts slowly
+
+# start_checked LAB ARGS...: start the lab under valgrind in the background,
+# like start_lab (LAB_PID, LAB_OUT), valgrind's report in VALGRIND_LOG.
+start_checked() {
+    local lab=$1
+    shift
+    VALGRIND_LOG="$BATS_TEST_TMPDIR/$lab.valgrind"
+    start_peer "$BATS_TEST_TMPDIR/$lab.out" valgrind --leak-check=full \
+        --show-leak-kinds=all --errors-for-leak-kinds=all --track-fds=yes \
+        --error-exitcode=1 --log-file="$VALGRIND_LOG" "$(lab_binary "$lab")" "$@"
+    LAB_PID=$PEER_PID
+    LAB_OUT="$BATS_TEST_TMPDIR/$lab.out"
+}
+
+# assert_clean: the lab exited 0, and valgrind found no error, no leak, and
+# no descriptor open at exit but those it was started with: each open one
+# valgrind lists must be "<inherited from parent>" (bats and valgrind hold a
+# few of their own), none opened by the lab.
+assert_clean() {
+    wait_for_exit
+    local listed inherited
+    listed=$(grep -cE '== Open (file descriptor|[A-Z0-9_]+ socket) [0-9]+' "$VALGRIND_LOG")
+    inherited=$(grep -c '<inherited from parent>' "$VALGRIND_LOG")
+    if ((LAB_STATUS != 0 || listed != inherited)) ||
+        ! grep -q 'ERROR SUMMARY: 0 errors' "$VALGRIND_LOG" ||
+        ! grep -q 'FILE DESCRIPTORS: .* open (3 std) at exit' "$VALGRIND_LOG"; then
+        show_lab_output "$LAB_OUT" /dev/null
+        fail "$(printf 'exit status %s; valgrind says:\n%s' "$LAB_STATUS" "$(cat "$VALGRIND_LOG")")"
+    fi
+}
+
+@test "01-socket: six sockets made and closed, nothing leaked" {
+    start_checked 01-socket
+    assert_clean
+}
+
+@test "02-bind: bound, held in pause(), SIGTERM" {
+    start_checked 02-bind -p 0
+    wait_for_line '^pause\(\) \.\.\.$'
+    stop_lab TERM
+    assert_clean
+}
+
+@test "03-listen: a queued client, SIGTERM" {
+    start_checked 03-listen -p 0
+    PORT=$(wait_for_port)
+    wait_for_line '^accept queue: 0 pending'
+    hold_connection 127.0.0.1 "$PORT"
+    LAB_PID=${STARTED_PIDS[0]}
+    wait_for_line '^accept queue: 1 pending' "$BATS_TEST_TMPDIR/03-listen.out"
+    stop_lab TERM
+    assert_clean
+}
+
+@test "04-accept: two clients greeted, then exit" {
+    start_checked 04-accept -p 0 -n 2
+    PORT=$(wait_for_port)
+    wait_for_line '^accept\([0-9]+\) \.\.\.$'
+    run -0 timeout 10 nc -d 127.0.0.1 "$PORT"
+    run -0 timeout 10 nc -d 127.0.0.1 "$PORT"
+    assert_clean
+}
+
+@test "05-connect: connect, send, half-close, read to EOF" {
+    start_lab 06-send-recv -p 0
+    PORT=$(wait_for_port)
+    wait_for_line '^accept\('
+    start_checked 05-connect -p "$PORT" -m 'checked'
+    assert_clean
+    run -0 grep -cE '^recv\([0-9]+, "checked", 1024, 0\) = 7$' "$LAB_OUT"
+}
+
+@test "06-send-recv: one client echoed to EOF" {
+    start_checked 06-send-recv -p 0
+    PORT=$(wait_for_port)
+    wait_for_line '^accept\('
+    run -0 timeout 10 nc -N 127.0.0.1 "$PORT" <<<"echo me"
+    assert_output "echo me"
+    assert_clean
+}
+
+@test "07-udp: two datagrams echoed, then exit" {
+    start_checked 07-udp -p 0 -n 2
+    PORT=$(wait_for_port)
+    wait_for_line '^recvfrom\([0-9]+, \.\.\.$'
+    printf 'one' | timeout 10 nc -u -w0 127.0.0.1 "$PORT"
+    wait_for_line '^sendto\([0-9]+, "one"'
+    printf 'two' | timeout 10 nc -u -w0 127.0.0.1 "$PORT"
+    assert_clean
+}
+
+@test "08-server: one HTTP request answered, then exit" {
+    start_checked 08-server -p 0 -n 1
+    PORT=$(wait_for_port)
+    wait_for_line '^accept\([0-9]+\) \.\.\.$'
+    run -0 timeout 10 curl -sS "http://127.0.0.1:$PORT/"
+    assert_output "Hello there."
+    assert_clean
+}
