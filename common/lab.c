@@ -265,3 +265,55 @@ void catch_stop_signals(void)
     if (sigaction(SIGTERM, &action, NULL) == -1)
         die("sigaction(SIGTERM)");
 }
+
+/* ---- Set-up that earlier labs showed ---------------------------------- */
+
+int open_bound_socket(int type, const struct sockaddr_storage *address,
+                      socklen_t address_length, int reuse_address)
+{
+    const char *family_name = address->ss_family == AF_INET ? "AF_INET" : "AF_INET6";
+    const char *type_name = type == SOCK_STREAM ? "SOCK_STREAM" : "SOCK_DGRAM";
+
+    /* 01-socket: a new endpoint, no address yet. */
+    int fd = socket(address->ss_family, type, 0);
+    if (fd == -1)
+        die("socket(%s, %s, 0)", family_name, type_name);
+    printf("socket(%s, %s, 0) = %d\n", family_name, type_name, fd);
+
+    /* 02-bind: let bind() past connections still in TIME_WAIT. */
+    if (reuse_address) {
+        int on = 1;
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1)
+            die("setsockopt(%d, SOL_SOCKET, SO_REUSEADDR, [1])", fd);
+        printf("setsockopt(%d, SOL_SOCKET, SO_REUSEADDR, [1], %zu) = 0\n", fd, sizeof on);
+    }
+
+    /* 02-bind: the address, refused at once if taken or not ours. */
+    char text[ADDRESS_TEXT_SIZE];
+    format_address((const struct sockaddr *)address, text);
+    if (bind(fd, (const struct sockaddr *)address, address_length) == -1)
+        die("bind(%d, %s)", fd, text);
+    printf("bind(%d, %s) = 0\n", fd, text);
+
+    /* 02-bind: the address the kernel really gave (the port, with -p 0). */
+    struct sockaddr_storage bound;
+    socklen_t bound_length = sizeof bound;
+    if (getsockname(fd, (struct sockaddr *)&bound, &bound_length) == -1)
+        die("getsockname(%d)", fd);
+    format_address((struct sockaddr *)&bound, text);
+    printf("getsockname(%d) = %s\n", fd, text);
+    return fd;
+}
+
+int open_listening_socket(const struct sockaddr_storage *address,
+                          socklen_t address_length, int backlog)
+{
+    int fd = open_bound_socket(SOCK_STREAM, address, address_length, 1);
+
+    /* 03-listen: passive from now on; the kernel completes handshakes and
+     * queues the connections by itself. Never blocks. */
+    if (listen(fd, backlog) == -1)
+        die("listen(%d, %d)", fd, backlog);
+    printf("listen(%d, %d) = 0\n", fd, backlog);
+    return fd;
+}

@@ -92,6 +92,26 @@ void format_address(const struct sockaddr *address,
  * C escapes for the rest; after `limit` bytes stop and print "..." */
 void print_escaped(const void *bytes, size_t length, size_t limit);
 
+/* ---- Set-up that earlier labs showed ------------------------------------
+ * A lab about accept() or recv() still needs a socket with an address. These
+ * make those calls exactly as labs 01-03 do, each checked and narrated:
+ *     socket(AF_INET, SOCK_STREAM, 0) = 3
+ *     setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0     (if asked)
+ *     bind(3, 127.0.0.1:0) = 0
+ *     getsockname(3) = 127.0.0.1:41873
+ *     listen(3, 10) = 0                                       (listening only)
+ * A failed call ends the lab through die(). */
+
+/* socket() of the address's family and `type`, SO_REUSEADDR when
+ * `reuse_address`, bind(), getsockname(). Returns the bound socket. */
+int open_bound_socket(int type, const struct sockaddr_storage *address,
+                      socklen_t address_length, int reuse_address);
+
+/* A TCP server's listening socket: open_bound_socket() with SO_REUSEADDR
+ * (a restarted server binds past TIME_WAIT), then listen(fd, backlog). */
+int open_listening_socket(const struct sockaddr_storage *address,
+                          socklen_t address_length, int backlog);
+
 /* ---- Signals ---------------------------------------------------------- */
 
 /* Set to 1 by the SIGINT/SIGTERM handler. */

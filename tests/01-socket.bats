@@ -92,6 +92,14 @@ socket_calls() {
     assert_usage_error "circuit"
     run --separate-stderr run_lab 01-socket -d inet
     assert_usage_error "-d and -t"
+    run --separate-stderr run_lab 01-socket -t
+    assert_usage_error "option -t needs a value"
+    run --separate-stderr run_lab 01-socket -d '' -t stream
+    assert_usage_error "unknown domain ''"
+    run --separate-stderr run_lab 01-socket -d inet -t ''
+    assert_usage_error "unknown type ''"
+    run --separate-stderr run_lab 01-socket -t stream
+    assert_usage_error "-d and -t"
     run --separate-stderr run_lab 01-socket -x
     assert_usage_error "unknown option -x"
     run --separate-stderr run_lab 01-socket -d
@@ -105,4 +113,11 @@ socket_calls() {
     assert_equal "$status" 0
     assert_output --partial "usage: socket"
     assert_stderr_empty
+}
+
+@test "inet6 with seqpacket is refused too, but unix with raw is accepted (Linux makes it a datagram socket)" {
+    run --separate-stderr run_lab 01-socket -d inet6 -t seqpacket
+    assert_call_failed "socket(AF_INET6, SOCK_SEQPACKET, 0)" ESOCKTNOSUPPORT
+    run -0 run_lab 01-socket -d unix -t raw
+    assert_line --index 0 "socket(AF_UNIX, SOCK_RAW, 0) = 3"
 }

@@ -147,6 +147,14 @@ start_bound() {
     assert_usage_error "address 'localhost'"
     run --separate-stderr run_lab 02-bind -t raw
     assert_usage_error "type 'raw'"
+    run --separate-stderr run_lab 02-bind -t
+    assert_usage_error "option -t needs a value"
+    run --separate-stderr run_lab 02-bind -t ''
+    assert_usage_error "type ''"
+    run --separate-stderr run_lab 02-bind -a ''
+    assert_usage_error "address ''"
+    run --separate-stderr run_lab 02-bind -p 99999999999999999999
+    assert_usage_error "port '99999999999999999999' is out of range"
     run --separate-stderr run_lab 02-bind -x
     assert_usage_error "unknown option -x"
     run --separate-stderr run_lab 02-bind -p
@@ -162,4 +170,14 @@ start_bound() {
     assert_equal "$status" 0
     assert_output --partial "usage: bind"
     assert_stderr_empty
+}
+
+@test "two sockets that both set -r may both bind one port while neither listens" {
+    start_bound -r -p 0
+    local first=$LAB_PID
+    start_bound -r -p "$PORT"
+    assert_blocked_in -p "$first" pause rt_sigsuspend
+    assert_blocked_in pause rt_sigsuspend
+    read_lab_output
+    assert_line "getsockname(3) = 127.0.0.1:$PORT"
 }

@@ -127,11 +127,14 @@ close_wait_on() {
     ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
         start_peer "$narration" strace -f -o "$trace" -e trace=listen,accept,accept4 \
         "$(lab_binary 03-listen)" -p 0 -b 1
-    local strace_pid=$PEER_PID
+    local strace_pid=$PEER_PID lab_pid fds_before
+    # The lab is strace's child: teardown must end it too (strace, ended,
+    # would leave it running).
+    poll_until "$WAIT_SECONDS" pgrep -P "$strace_pid" >/dev/null || fail "no lab process under strace"
+    lab_pid=$(pgrep -P "$strace_pid")
+    STARTED_PIDS+=("$lab_pid")
     await_listening "$narration"
     LAB_OUT=$narration
-    local lab_pid fds_before
-    lab_pid=$(pgrep -P "$strace_pid") || fail "no lab process under strace"
     fds_before=$(fd_count "$lab_pid")
     connect_and_hold 1
     connect_and_hold 2
@@ -218,6 +221,12 @@ close_wait_on() {
     assert_usage_error "address '999.1.1.1'"
     run --separate-stderr run_lab 03-listen -a
     assert_usage_error "option -a needs a value"
+    run --separate-stderr run_lab 03-listen -a ''
+    assert_usage_error "address ''"
+    run --separate-stderr run_lab 03-listen -a localhost
+    assert_usage_error "address 'localhost'"
+    run --separate-stderr run_lab 03-listen -b 12x
+    assert_usage_error "backlog '12x' is not a number"
     run --separate-stderr run_lab 03-listen -x
     assert_usage_error "unknown option -x"
     run --separate-stderr run_lab 03-listen 2017
@@ -229,4 +238,21 @@ close_wait_on() {
     assert_equal "$status" 0
     assert_output --partial "usage: listen"
     assert_stderr_empty
+}
+
+@test "hostile clients (random bytes, 1 MiB of garbage, resets, a half-close, a silent one) just wait in the queue: it lives on, counts on, and opens no descriptor" {
+    start_listening
+    local fds_before
+    fds_before=$(fd_count "$LAB_PID")
+    start_hostile_clients 127.0.0.1 "$PORT"
+    wait_for_hostile_clients
+    wait_for_line '^accept queue: 5 pending '
+    # A silent one connects, and leaves: it stays queued, like the rest.
+    connect_and_hold 6
+    end_peer
+    # An ordinary client is counted too.
+    connect_and_hold 7
+    assert_equal "$(accept_queue "$PORT")" "7 10"
+    assert_blocked_in poll ppoll
+    assert_equal "$(fd_count "$LAB_PID")" "$fds_before"
 }

@@ -229,6 +229,9 @@ free_port() {
 
 @test "300 clients, a third of them resetting without reading: no descriptor leaks, and it still serves" {
     start_server -b 64
+    # Room for each round's 30: else a connect below would wait out the
+    # kernel's SYN retries (minutes), as bash's /dev/tcp has no time limit.
+    assert_equal "$(accept_queue "$PORT")" "0 64"
     local fds_before readers=() round fd line
     fds_before=$(fd_count "$LAB_PID")
     # Ten rounds. In each, while the server is stopped, 20 clients connect
@@ -333,6 +336,12 @@ free_port() {
     assert_usage_error "option -n needs a value"
     run --separate-stderr run_lab 04-accept -m
     assert_usage_error "option -m needs a value"
+    run --separate-stderr run_lab 04-accept -a ''
+    assert_usage_error "address ''"
+    run --separate-stderr run_lab 04-accept -b 99999999999
+    assert_usage_error "backlog '99999999999' is out of range"
+    run --separate-stderr run_lab 04-accept -n 99999999999999999999
+    assert_usage_error "count '99999999999999999999' is out of range"
     run --separate-stderr run_lab 04-accept -x
     assert_usage_error "unknown option -x"
     run --separate-stderr run_lab 04-accept 2017
@@ -344,4 +353,46 @@ free_port() {
     assert_equal "$status" 0
     assert_output --partial "usage: accept"
     assert_stderr_empty
+}
+
+@test "hostile clients (random bytes, 1 MiB of garbage, resets, a half-close, a silent one) neither kill it nor leak a descriptor, and it serves on" {
+    start_server
+    local fds_before
+    fds_before=$(fd_count "$LAB_PID")
+    # Stopped, it accepts nothing: every client's bytes, FIN and RST land
+    # before the server touches the connection, so each error path is taken.
+    suspend_lab
+    hold_connection 127.0.0.1 "$PORT"      # the silent one
+    wait_for_connected
+    start_hostile_clients 127.0.0.1 "$PORT"
+    wait_for_hostile_clients
+    # All six queued, and the two resets have landed: those are gone.
+    poll_until 5 queued_and_connected "$PORT" 6 4 ||
+        fail "queue $(accept_queue "$PORT"), $(connected_on "$PORT") connected"
+    resume_lab
+    wait_for_exit "$PEER_PID"
+    assert_equal "$LAB_STATUS" 0
+    run -0 cat "$HOSTILE_OUT"
+    assert_line 'half-close: sent 0 bytes, received 13 "Hello there.\n", then EOF'
+    wait_for_lines 6 '^close\(4\) = 0$'
+    # The reset and the reset after a FIN: ECONNRESET, then EPIPE, where an
+    # unhandled SIGPIPE would have killed it.
+    read_lab_output
+    assert_line --regexp '^write\(4, "Hello there\.\\n", 13\) = -1 ECONNRESET '
+    assert_line --regexp '^write\(4, "Hello there\.\\n", 13\) = -1 EPIPE '
+    # Alive, back in accept with the descriptors it had, and serving.
+    assert_blocked_in accept accept4
+    assert_equal "$(fd_count "$LAB_PID")" "$fds_before"
+    run -0 timeout 5 nc -d 127.0.0.1 "$PORT"
+    assert_output "Hello there."
+}
+
+@test "SO_REUSEADDR never lets two servers listen on one port: the second gets EADDRINUSE" {
+    start_lab 04-accept -p 0
+    local port
+    port=$(wait_for_port)
+    wait_for_line '^listen\(3, [0-9]+\) = 0$'
+    run --separate-stderr run_lab 04-accept -p "$port"
+    assert_line "setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0"
+    assert_call_failed "bind(3, 127.0.0.1:$port)" EADDRINUSE
 }

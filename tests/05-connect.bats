@@ -184,6 +184,20 @@ connect_milliseconds() {
     assert_usage_error "seconds 'soon' is not a number"
     run --separate-stderr run_lab 05-connect -m
     assert_usage_error "option -m needs a value"
+    run --separate-stderr run_lab 05-connect -a ''
+    assert_usage_error "address ''"
+    run --separate-stderr run_lab 05-connect -a localhost
+    assert_usage_error "address 'localhost'"
+    run --separate-stderr run_lab 05-connect -w ''
+    assert_usage_error "seconds '' is not a number"
+    run --separate-stderr run_lab 05-connect -w -1
+    assert_usage_error "seconds '-1' is out of range"
+    run --separate-stderr run_lab 05-connect -w 3601
+    assert_usage_error "seconds '3601' is out of range"
+    for option in a p w; do
+        run --separate-stderr run_lab 05-connect "-$option"
+        assert_usage_error "option -$option needs a value"
+    done
     run --separate-stderr run_lab 05-connect -x
     assert_usage_error "unknown option -x"
     run --separate-stderr run_lab 05-connect extra

@@ -277,6 +277,28 @@ bytes_to_fill_buffers() {
     assert_usage_error "byte count 'lots' is not a number"
     run --separate-stderr run_lab 06-send-recv -b
     assert_usage_error "option -b needs a value"
+    run --separate-stderr run_lab 06-send-recv -p -1
+    assert_usage_error "port '-1' is out of range"
+    run --separate-stderr run_lab 06-send-recv -p ''
+    assert_usage_error "port '' is not a number"
+    run --separate-stderr run_lab 06-send-recv -a ''
+    assert_usage_error "address ''"
+    run --separate-stderr run_lab 06-send-recv -b ''
+    assert_usage_error "buffer size '' is not a number"
+    run --separate-stderr run_lab 06-send-recv -b 16777217
+    assert_usage_error "buffer size '16777217' is out of range"
+    run --separate-stderr run_lab 06-send-recv -d soon
+    assert_usage_error "delay 'soon' is not a number"
+    run --separate-stderr run_lab 06-send-recv -d ''
+    assert_usage_error "delay '' is not a number"
+    run --separate-stderr run_lab 06-send-recv -f ''
+    assert_usage_error "byte count '' is not a number"
+    run --separate-stderr run_lab 06-send-recv -f -1
+    assert_usage_error "byte count '-1' is out of range"
+    for option in a p d f; do
+        run --separate-stderr run_lab 06-send-recv "-$option"
+        assert_usage_error "option -$option needs a value"
+    done
     run --separate-stderr run_lab 06-send-recv -x
     assert_usage_error "unknown option -x"
     run --separate-stderr run_lab 06-send-recv 2017
@@ -288,4 +310,75 @@ bytes_to_fill_buffers() {
     assert_equal "$status" 0
     assert_output --partial "usage: send-recv"
     assert_stderr_empty
+}
+
+@test "hostile clients, one per run (random bytes, 1 MiB of garbage, a reset, a request then a reset, a half-close, a silent one): each exits 0, or 1 naming the errno, never by a signal" {
+    local kinds=(random garbage reset request-reset half-close silent) i
+    local pids=() outs=() errs=() ports=() hostile=() statuses=()
+    # One lab per kind, all at once.
+    for i in "${!kinds[@]}"; do
+        start_lab 06-send-recv -p 0
+        pids+=("$LAB_PID") outs+=("$LAB_OUT") errs+=("$LAB_ERR")
+    done
+    for i in "${!kinds[@]}"; do
+        ports+=("$(wait_for_port "${outs[i]}")")
+        wait_for_line '^accept\(3\) \.\.\.$' "${outs[i]}"
+    done
+    # Stopped, a lab reads nothing: the client's bytes, FIN and RST are all
+    # in before its first recv().
+    for i in 0 1 2 3 4; do
+        suspend_lab "${pids[i]}"
+        start_hostile_clients 127.0.0.1 "${ports[i]}" "${kinds[i]}"
+        hostile+=("$HOSTILE_OUT")
+    done
+    for i in 0 1 2 3 4; do
+        wait_for_hostile_clients "${hostile[i]}"
+        # Queued, and a reset has landed: that connection is gone.
+        poll_until 5 queued_and_connected "${ports[i]}" 1 "$([[ ${kinds[i]} == *reset ]] && echo 0 || echo 1)" ||
+            fail "${kinds[i]}: queue $(accept_queue "${ports[i]}"), $(connected_on "${ports[i]}") connected"
+        resume_lab "${pids[i]}"
+    done
+    # The silent one connects, the lab sleeps in recv() on it, and it leaves.
+    hold_connection 127.0.0.1 "${ports[5]}"
+    wait_for_line '^recv\(4, \.\.\.$' "${outs[5]}"
+    assert_blocked_in -p "${pids[5]}" recvfrom recv read
+    end_peer
+    for i in "${!kinds[@]}"; do
+        wait_for_exit "${pids[i]}"
+        statuses+=("$LAB_STATUS")
+        case $LAB_STATUS in
+        0) ;;
+        1) grep -qE '\) = -1 E[A-Z]+ \(' "${errs[i]}" ||
+            fail "${kinds[i]}: exit 1 without naming the errno: $(cat "${errs[i]}")" ;;
+        *) fail "${kinds[i]}: exit status $LAB_STATUS (128 + a signal's number: SIGPIPE is 13)" ;;
+        esac
+    done
+    # The runs whose end is certain: the answer to a client that reset after
+    # its FIN fails with EPIPE, where an unhandled SIGPIPE would kill the lab.
+    assert_equal "${statuses[*]:2}" "1 1 0 0"
+    run -0 cat "${errs[2]}"
+    assert_output 'send-recv: recv(4, ..., 1024, 0) = -1 ECONNRESET (Connection reset by peer)'
+    run -0 cat "${errs[3]}"
+    assert_output 'send-recv: send(4, ..., 18, 0) = -1 EPIPE (Broken pipe)'
+}
+
+@test "a send() that SIGSTOP cuts short returns a partial count, and the lab sends the rest: every byte arrives" {
+    # One 16 MiB send() into empty buffers while the client does not read:
+    # the kernel copies what fits, then sleeps. A stop signal wakes it, and
+    # a send() that has copied bytes returns their count, not an error. No
+    # handler runs and nothing asks the lab to stop: the rest is its job.
+    local bytes=16777216
+    start_server -p 0 -f "$bytes" -b "$bytes"
+    open_client tcp "$PORT"
+    wait_for_line '^send\(4, "x+"\.\.\., 16777216, 0\) \.\.\.$'
+    assert_blocked_in sendto send write
+    assert_last_line 'send(4, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"..., 16777216, 0) ...'
+    suspend_lab
+    resume_lab
+    wait_for_line '^send\(4, "x+"\.\.\., 16777216, 0\) = [0-9]+  partial: [0-9]+ bytes not sent yet'
+    local received
+    received=$(timeout 10 cat <&"$CLIENT_FD" | wc -c)
+    assert_equal "$received" "$bytes"
+    wait_for_exit
+    assert_equal "$LAB_STATUS" 0
 }

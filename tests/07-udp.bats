@@ -237,6 +237,24 @@ write_is_refused() {
     assert_usage_error "count 'two' is not a number"
     run --separate-stderr run_lab 07-udp -n
     assert_usage_error "option -n needs a value"
+    run --separate-stderr run_lab 07-udp -p -1
+    assert_usage_error "port '-1' is out of range"
+    run --separate-stderr run_lab 07-udp -p ''
+    assert_usage_error "port '' is not a number"
+    run --separate-stderr run_lab 07-udp -a ''
+    assert_usage_error "address ''"
+    run --separate-stderr run_lab 07-udp -b abc
+    assert_usage_error "buffer size 'abc' is not a number"
+    run --separate-stderr run_lab 07-udp -n -1
+    assert_usage_error "count '-1' is out of range"
+    run --separate-stderr run_lab 07-udp -n ''
+    assert_usage_error "count '' is not a number"
+    run --separate-stderr run_lab 07-udp -n 1000000001
+    assert_usage_error "count '1000000001' is out of range"
+    for option in a p b; do
+        run --separate-stderr run_lab 07-udp "-$option"
+        assert_usage_error "option -$option needs a value"
+    done
     run --separate-stderr run_lab 07-udp -x
     assert_usage_error "unknown option -x"
     run --separate-stderr run_lab 07-udp extra
@@ -248,4 +266,24 @@ write_is_refused() {
     assert_equal "$status" 0
     assert_output --partial "usage: udp"
     assert_stderr_empty
+}
+
+@test "hostile datagrams (random bytes, 65507 bytes, an empty one, from a sender already gone) neither stop it nor open a descriptor: the next is still echoed" {
+    start_udp -p 0
+    local fds_before
+    fds_before=$(fd_count "$LAB_PID")
+    run -0 hostile_datagrams 127.0.0.1 "$PORT"
+    assert_output 12
+    # The empty one came last: once it is read, all twelve were.
+    wait_for_line '^recvfrom\(3, "", 2048, MSG_TRUNC, 127\.0\.0\.1:[0-9]+\) = 0  an empty datagram'
+    assert_equal "$(count_lines '^recvfrom\(3, ".*\) = [0-9]+')" 12
+    assert_equal "$(count_lines '^recvfrom\(3, .*\) = 65507  truncated: the datagram had 65507 bytes, 2048 fit, 63459 were lost$')" 1
+    # Their echoes went to a port where nothing listens: sendto() succeeded
+    # all the same, and the lab is back in recvfrom() for the next sender.
+    assert_equal "$(count_lines '^sendto\(3, .*\) = [0-9]+$')" 12
+    assert_blocked_in recvfrom recv read
+    open_client udp "$PORT"
+    printf 'still there?' >&"$CLIENT_FD"
+    assert_equal "$(read_datagram)" "still there?"
+    assert_equal "$(fd_count "$LAB_PID")" "$fds_before"
 }

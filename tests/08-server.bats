@@ -269,7 +269,7 @@ print(answer.split(b"\r\n")[0].decode())
     assert_line 'recv(4, "", 8192, 0) = 0  EOF: the client has finished'
 }
 
-@test "100 hostile clients leave the fd count unchanged and the server alive and serving" {
+@test "100 hostile clients, then one of each kind behind a silent one, leave the fd count unchanged and the server alive and serving" {
     start_server -b 128
     local fds_before
     fds_before=$(ls "/proc/$LAB_PID/fd")
@@ -302,13 +302,33 @@ for i in range(count):
 print(answered)
 ' "$PORT" 100
     assert_output 20
+    # Then a silent client holds the server in recv() while one of each
+    # kind (random bytes, 1 MiB, RST, request+FIN+RST, bare half-close)
+    # queues behind it; it leaves, and each one's bytes, FIN and RST are in
+    # before the server reads them.
+    hold_connection 127.0.0.1 "$PORT"
+    local silent=$PEER_PID
+    poll_until "$WAIT_SECONDS" has_lines 101 '^accept\(3\) = [0-9]+  peer ' ||
+        fail "the silent client was not accepted"
+    assert_blocked_in recvfrom recv read
+    start_hostile_clients 127.0.0.1 "$PORT"
+    wait_for_hostile_clients
+    # All five queued, and the two resets have landed: those are gone.
+    poll_until "$WAIT_SECONDS" queued_and_connected "$PORT" 5 4 ||
+        fail "queue $(accept_queue "$PORT"), $(connected_on "$PORT") connected"
+    end_peer "$silent"
+    wait_for_exit "$PEER_PID"
+    assert_equal "$LAB_STATUS" 0
+    run -0 cat "$HOSTILE_OUT"
+    assert_line 'half-close: sent 0 bytes, received 0 "", then EOF'
+    assert_equal "$(count_lines '^send\(4, \.\.\., 97, 0\) = -1 EPIPE \(Broken pipe\)$')" 1
     # Alive and serving: the next client is answered ...
     run -0 timeout 5 curl -sS "http://127.0.0.1:$PORT/"
     assert_output "Hello there."
-    # ... after all 100 were accepted, and each connection was closed.
-    assert_equal "$(count_lines '^accept\(3\) = [0-9]+  peer ')" 101
-    poll_until "$WAIT_SECONDS" has_lines 101 '^close\(4\) = 0$' ||
-        fail "$(count_lines '^close\(4\) = 0$') connections closed, not 101"
+    # ... after all 106 were accepted, and each connection was closed.
+    assert_equal "$(count_lines '^accept\(3\) = [0-9]+  peer ')" 107
+    poll_until "$WAIT_SECONDS" has_lines 107 '^close\(4\) = 0$' ||
+        fail "$(count_lines '^close\(4\) = 0$') connections closed, not 107"
     # The resets were narrated, not fatal.
     (($(count_lines '= -1 ECONNRESET \(Connection reset by peer\)$') >= 20)) ||
         fail "fewer than 20 resets narrated"
@@ -457,6 +477,12 @@ client.close()
     assert_usage_error "count '-3' is out of range"
     run --separate-stderr run_lab 08-server -n ''
     assert_usage_error "count '' is not a number"
+    run --separate-stderr run_lab 08-server -a ''
+    assert_usage_error "address ''"
+    run --separate-stderr run_lab 08-server -b ''
+    assert_usage_error "backlog '' is not a number"
+    run --separate-stderr run_lab 08-server -n abc
+    assert_usage_error "count 'abc' is not a number"
     run --separate-stderr run_lab 08-server -x
     assert_usage_error "unknown option -x"
     for option in a p b n; do

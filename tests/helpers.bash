@@ -16,9 +16,15 @@
 #   wait_for_connected          ... until its connect() has returned
 #   reset_connection ADDR PORT  a client that connects, then aborts (RST)
 #   accept_queue PORT           ss's "QUEUED BACKLOG" for the listener on PORT
+#   queued_and_connected PORT Q C   Q queued, C not reset (connected_on PORT)
 #   suspend_lab, resume_lab     SIGSTOP (waiting until stopped), SIGCONT
 #   open_client tcp|udp PORT    a socket of the test's own shell (bash /dev/tcp, /dev/udp)
 #   close_client                ... closed again (TCP: FIN, or RST with unread bytes)
+#   start_hostile_clients ADDR PORT [KIND...]  clients that misbehave (random
+#                               bytes, 1 MiB, RST, request+FIN+RST, half-close)
+#   wait_for_hostile_clients    ... until all have connected and done what needs no answer
+#   end_peer [PID]              a background client goes away (hold_connection + this: a silent one)
+#   hostile_datagrams ADDR PORT random, 64 KiB and empty datagrams
 #
 # Labs come from $LABS_DIR (default: this checkout's labs/), laid out like
 # labs/: LABS_DIR/02-bind/bind. An instructor points it at students' builds.
@@ -384,4 +390,217 @@ open_client() {
 # arrived were never read.
 close_client() {
     exec {CLIENT_FD}>&-
+}
+
+# ---- Hostile clients: what every server must survive ----------------------
+
+# end_peer [PID]: a background client (default: the last started) goes
+# away: TERM, then reap it. Its kernel closes its socket: the server sees
+# FIN, or RST if bytes sent to it were never read. With hold_connection this
+# is the client that connects, never sends, and leaves.
+end_peer() {
+    local pid=${1:-$PEER_PID}
+    kill -TERM "$pid" 2>/dev/null || true
+    poll_until "$WAIT_SECONDS" has_exited "$pid" || fail "client $pid did not end"
+    wait "$pid" 2>/dev/null || true
+}
+
+# connected_on PORT: how many connections the server's side of PORT still
+# has, accepted or queued alike: established, or in CLOSE-WAIT after the
+# client's FIN. A connection the client reset is gone from the list.
+connected_on() {
+    ss -Htn state established state close-wait "( sport = :$1 )" | wc -l
+}
+
+# queued_and_connected PORT QUEUED CONNECTED: the listener on PORT holds
+# QUEUED connections, and CONNECTED are still there (see connected_on).
+queued_and_connected() {
+    [[ $(accept_queue "$1") == "$2 "* && $(connected_on "$1") == "$3" ]]
+}
+
+# start_hostile_clients ADDR PORT [KIND...]: clients that misbehave, in the
+# background (sets PEER_PID and HOSTILE_OUT). All connect first, in the order
+# given (a server takes them in that order), then each does its part:
+#   random         sends 3000 random bytes, then closes
+#   garbage        sends 1 MiB of random bytes, reading what comes back
+#                  meanwhile (an echo server cannot stall it), then closes;
+#                  a server that closes first ends it early (EPIPE, ECONNRESET)
+#   reset          resets at once (SO_LINGER 0: RST), like reset_connection
+#   request-reset  sends "GET / HTTP/1.1\r\n\r\n", shuts down its sending
+#                  side (FIN), then resets: the server's socket is in
+#                  CLOSE-WAIT when the RST lands, so answering fails with
+#                  EPIPE and raises SIGPIPE
+#   half-close     shuts down its sending side at once (FIN), then reads
+#                  until the server closes
+# Default: all five. It returns at once: wait_for_hostile_clients waits until
+# all have connected and random, reset and request-reset are done; garbage
+# and half-close go on until the server has dealt with them. Each client
+# prints one line when done, e.g.
+#   half-close: sent 0 bytes, received 13 "Hello there.\n", then EOF
+# ending in EOF, closed, reset (RST), or the errno that ended it. The
+# process exits 0 once all are done, 1 if a connect() failed. For a client
+# that connects and never sends, use hold_connection, then end_peer.
+start_hostile_clients() {
+    HOSTILE_OUT="$BATS_TEST_TMPDIR/hostile.${#STARTED_PIDS[@]}.out"
+    # shellcheck disable=SC2016 # the quoted text is Perl, not shell
+    start_peer "$HOSTILE_OUT" timeout 60 perl -e '
+        use strict;
+        use warnings;
+        use Errno;
+        use Socket qw(:all);
+        $| = 1;
+        $SIG{PIPE} = "IGNORE";        # a server that closes first: EPIPE, not death
+        my ($host, $port, @kinds) = @ARGV;
+        @kinds = qw(random garbage reset request-reset half-close) unless @kinds;
+        my ($error, $server) = getaddrinfo($host, $port,
+            { flags => AI_NUMERICHOST, socktype => SOCK_STREAM });
+        die "getaddrinfo: $error\n" if $error;
+        srand 2017;                   # the same "random" bytes every run
+        my $random = pack "C*", map { int rand 256 } 1 .. 3000;
+        my $garbage = (pack "C*", map { int rand 256 } 1 .. 65536) x 16;
+
+        sub errno_name { my ($name) = grep { $!{$_} } keys %!; $name // "errno " . ($! + 0) }
+
+        # One line per client, written at once (the clients share the output file).
+        sub report {
+            my ($kind, $sent, $received, $end) = @_;
+            my $shown = substr $received, 0, 64;
+            $shown =~ s/([\\"])/\\$1/g;
+            $shown =~ s/\n/\\n/g;
+            $shown =~ s/\r/\\r/g;
+            $shown =~ s/([^\x20-\x7e])/sprintf "\\%o", ord $1/ge;
+            syswrite STDOUT, sprintf "%s: sent %d bytes, received %d \"%s\", then %s\n",
+                $kind, $sent, length $received, $shown, $end;
+        }
+
+        sub reset_now {
+            my ($client) = @_;
+            setsockopt $client, SOL_SOCKET, SO_LINGER, pack "ii", 1, 0 or die "setsockopt: $!\n";
+            close $client;
+        }
+
+        sub send_all {
+            my ($client, $bytes) = @_;
+            my $sent = 0;
+            while ($sent < length $bytes) {
+                my $count = send $client, substr($bytes, $sent), 0;
+                return (0, errno_name()) unless defined $count;
+                $sent += $count;
+            }
+            return ($sent, "closed");
+        }
+
+        sub half_close {
+            my ($kind, $client) = @_;
+            shutdown $client, SHUT_WR or die "shutdown: $!\n";
+            my ($received, $end) = ("", "EOF");
+            while (1) {
+                my $chunk;
+                unless (defined recv $client, $chunk, 65536, 0) { $end = errno_name(); last }
+                last if $chunk eq "";
+                $received .= $chunk;
+            }
+            report($kind, 0, $received, $end);
+        }
+
+        # Send and read at the same time: wait with select() until the socket can
+        # take more or has something to read.
+        sub garbage {
+            my ($kind, $client) = @_;
+            my ($sent, $received, $end, $eof) = (0, "", "closed", 0);
+            while ($sent < length $garbage) {
+                my ($readable, $writable) = ("", "");
+                vec($readable, fileno $client, 1) = 1 unless $eof;
+                vec($writable, fileno $client, 1) = 1;
+                next if select($readable, $writable, undef, undef) == -1 && $!{EINTR};
+                if (vec $readable, fileno $client, 1) {
+                    my $chunk;
+                    unless (defined recv $client, $chunk, 65536, MSG_DONTWAIT) { $end = errno_name(); last }
+                    $received .= $chunk;
+                    $eof = $chunk eq "";
+                }
+                if (vec $writable, fileno $client, 1) {
+                    my $count = send $client, substr($garbage, $sent, 65536), MSG_DONTWAIT;
+                    if (!defined $count) { next if $!{EAGAIN}; $end = errno_name(); last }
+                    $sent += $count;
+                }
+            }
+            close $client;
+            report($kind, $sent, $received, $end);
+        }
+
+        # Connect them all first, in order: the server takes them in this order.
+        my @clients;
+        for my $kind (@kinds) {
+            socket my $client, $server->{family}, SOCK_STREAM, 0 or die "socket: $!\n";
+            unless (connect $client, $server->{addr}) {
+                syswrite STDOUT, "$kind: connect: " . errno_name() . "\n";
+                exit 1;
+            }
+            push @clients, [$kind, $client];
+        }
+        my @waiting;
+        for (@clients) {
+            my ($kind, $client) = @$_;
+            if ($kind eq "random") {
+                my ($sent, $end) = send_all($client, $random);
+                close $client;
+                report($kind, $sent, "", $end);
+            } elsif ($kind eq "reset") {
+                reset_now($client);
+                report($kind, 0, "", "reset (RST)");
+            } elsif ($kind eq "request-reset") {
+                my ($sent) = send_all($client, "GET / HTTP/1.1\r\n\r\n");
+                shutdown $client, SHUT_WR or die "shutdown: $!\n";
+                reset_now($client);
+                report($kind, $sent, "", "reset (RST)");
+            } elsif ($kind eq "garbage" or $kind eq "half-close") {
+                push @waiting, $_;
+            } else {
+                die "unknown kind: $kind\n";
+            }
+        }
+        # The two that wait on the server, each in a process of its own. A child
+        # keeps only its own socket: a copy left open would hold the connection.
+        for my $index (0 .. $#waiting) {
+            my ($kind, $client) = @{ $waiting[$index] };
+            my $pid = fork // die "fork: $!\n";
+            if ($pid == 0) {
+                close $_->[1] for @waiting[$index + 1 .. $#waiting];
+                $kind eq "garbage" ? garbage($kind, $client) : half_close($kind, $client);
+                exit 0;
+            }
+            close $client;
+        }
+        syswrite STDOUT, "ready: " . @clients . " connected\n";
+        1 while wait != -1;
+' "$@"
+}
+
+# wait_for_hostile_clients [FILE]: until the hostile clients (default: the
+# last started) have all connected and those that wait for nothing are done.
+wait_for_hostile_clients() {
+    wait_for_line '^ready: [0-9]+ connected$' "${1:-$HOSTILE_OUT}"
+}
+
+# hostile_datagrams ADDR PORT: datagrams a UDP server must survive, from a
+# socket that is closed at once (the echoes go to a port where nothing
+# listens): ten of random bytes and random sizes, one of 65507 bytes (the
+# most an IPv4 datagram can carry), and an empty one. Prints how many: 12.
+hostile_datagrams() {
+    # shellcheck disable=SC2016 # the quoted text is Perl, not shell
+    timeout "$WAIT_SECONDS" perl -MSocket=:all -e '
+        my ($host, $port) = @ARGV;
+        my ($error, $server) = getaddrinfo($host, $port,
+            { flags => AI_NUMERICHOST, socktype => SOCK_DGRAM });
+        die "getaddrinfo: $error\n" if $error;
+        srand 2017;
+        my @datagrams = map { pack "C*", map { int rand 256 } 1 .. 1 + int rand 1500 } 1 .. 10;
+        push @datagrams, pack("C*", map { int rand 256 } 1 .. 65507), "";
+        socket my $sender, $server->{family}, SOCK_DGRAM, 0 or die "socket: $!\n";
+        for my $datagram (@datagrams) {
+            defined send($sender, $datagram, 0, $server->{addr}) or die "sendto: $!\n";
+        }
+        close $sender;
+        print scalar @datagrams, "\n";' "$1" "$2" 3>&- 4>&-
 }

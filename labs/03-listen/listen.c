@@ -30,7 +30,7 @@
  *   nc -v -d 127.0.0.1 2017      "succeeded" at once, though nothing accepts
  *   ss -ltn 'sport = :2017'      Recv-Q = queue length, Send-Q = backlog
  *   nc -v -w 3 127.0.0.1 2017    once the queue is full: "timed out"
- *   strace -p $(pgrep -x listen) only poll(): never accept()
+ *   strace -p $(pgrep -x listen) poll() and getsockopt(TCP_INFO): never accept()
  *
  * Lines meant to be read by scripts (and by other labs' tests):
  *   listen(FD, B) = 0                  it is listening: clients may connect

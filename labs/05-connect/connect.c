@@ -24,7 +24,7 @@
  *   ./connect -m 'hi' -p PORT       send, half-close, read the answer
  *
  * Watch it (second terminal)
- *   ss -tn                          the connection, with the ephemeral port
+ *   ss -tn                          against 03 (it keeps it): the ephemeral port
  *   strace -e trace=network ./connect
  *
  * See also: connect(2), getsockname(2), getpeername(2), shutdown(2), tcp(7)
@@ -92,7 +92,8 @@ int main(int argc, char *argv[])
     catch_stop_signals();
     /* A server that closes while we send would raise SIGPIPE, whose default
      * action kills the process. Ignored, send() fails with EPIPE instead. */
-    signal(SIGPIPE, SIG_IGN);
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+        die("signal(SIGPIPE, SIG_IGN)");
 
     /* Step 1: a stream socket. No bind(): connect() will choose our port. */
     int fd = socket(server.ss_family, SOCK_STREAM, 0);

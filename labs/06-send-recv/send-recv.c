@@ -29,8 +29,8 @@
  *   ./send-recv -f 50000000        send 50 MB to the client, in 64 KiB chunks
  *
  * Watch it (second terminal)
- *   nc 127.0.0.1 2017              type lines: each is a recv() and an echo;
- *                                  Ctrl-D: nc shuts down its side, recv() = 0
+ *   nc -N 127.0.0.1 2017           type lines: each is a recv() and an echo;
+ *                                  Ctrl-D: nc (-N) shuts down its side, recv() = 0
  *   bash -c 'exec 5<>/dev/tcp/127.0.0.1/2017; sleep 60'
  *                                  a client that never reads (for -f)
  *   ss -tn '( sport = :2017 )'     Recv-Q / Send-Q: bytes waiting in the kernel

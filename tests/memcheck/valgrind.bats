@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2034  # LAB_PID, LAB_OUT, WAIT_SECONDS are read by the helpers
 # One representative run of each lab under valgrind (make memcheck):
 # no memory errors, no leaked memory of any kind, and no descriptor left
 # open at exit beyond stdin, stdout and stderr. Slow (valgrind), so it is not
@@ -56,7 +57,6 @@ assert_clean() {
     PORT=$(wait_for_port)
     wait_for_line '^accept queue: 0 pending'
     hold_connection 127.0.0.1 "$PORT"
-    LAB_PID=${STARTED_PIDS[0]}
     wait_for_line '^accept queue: 1 pending' "$BATS_TEST_TMPDIR/03-listen.out"
     stop_lab TERM
     assert_clean
