@@ -88,31 +88,14 @@ int main(int argc, char *argv[])
 
     struct sockaddr_storage address;
     socklen_t address_length = parse_address(address_text, port, &address);
-    int family = address.ss_family;
-    const char *family_name = family == AF_INET ? "AF_INET" : "AF_INET6";
 
     catch_stop_signals();
 
-    /* Step 1: a TCP socket. Until listen() it could as well become a client. */
-    int listen_fd = socket(family, SOCK_STREAM, 0);
-    if (listen_fd == -1)
-        die("socket(%s, SOCK_STREAM, 0)", family_name);
-    printf("socket(%s, SOCK_STREAM, 0) = %d\n", family_name, listen_fd);
-
-    /* Step 2: the address clients will connect to (lab 02 explains bind). */
-    char requested[ADDRESS_TEXT_SIZE];
-    format_address((struct sockaddr *)&address, requested);
-    if (bind(listen_fd, (struct sockaddr *)&address, address_length) == -1)
-        die("bind(%d, %s)", listen_fd, requested);
-    printf("bind(%d, %s) = 0\n", listen_fd, requested);
-
-    struct sockaddr_storage bound;
-    socklen_t bound_length = sizeof bound;
-    if (getsockname(listen_fd, (struct sockaddr *)&bound, &bound_length) == -1)
-        die("getsockname(%d)", listen_fd);
-    char bound_text[ADDRESS_TEXT_SIZE];
-    format_address((struct sockaddr *)&bound, bound_text);
-    printf("getsockname(%d) = %s\n", listen_fd, bound_text);
+    /* Steps 1-2, from labs 01 and 02, done by common/lab.c and narrated the
+     * same way: a TCP socket (until listen() it could as well become a
+     * client), bound to the address clients will connect to, and the
+     * getsockname() line with the real port. */
+    int listen_fd = open_bound_socket(SOCK_STREAM, &address, address_length, 0);
 
     /* Step 3: listen. The kernel marks the socket passive and gives it an
      * accept queue; it never waits for anything, so listen() returns at once.

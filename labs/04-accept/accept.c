@@ -139,8 +139,6 @@ int main(int argc, char *argv[])
     /* parse_address() zeroes the whole structure with the byte 0 first. */
     struct sockaddr_storage address;
     socklen_t address_length = parse_address(address_text, port, &address);
-    int family = address.ss_family;
-    const char *family_name = family == AF_INET ? "AF_INET" : "AF_INET6";
 
     /* What every client gets: the message and a newline, built once. */
     size_t reply_length = strlen(message) + 1;
@@ -159,42 +157,15 @@ int main(int argc, char *argv[])
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
         die("signal(SIGPIPE, SIG_IGN)");
 
-    /* Step 1: a TCP socket. */
-    int listen_fd = socket(family, SOCK_STREAM, 0);
-    if (listen_fd == -1)
-        die("socket(%s, SOCK_STREAM, 0)", family_name);
-    printf("socket(%s, SOCK_STREAM, 0) = %d\n", family_name, listen_fd);
-
-    /* Step 2: SO_REUSEADDR. This server closes each connection first, and
-     * the side that closes first keeps the connection in TIME_WAIT for 60 s
-     * (on its own port). Without this option a restarted server's bind()
-     * would fail with EADDRINUSE until those have expired. */
-    int on = 1;
-    if (setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1)
-        die("setsockopt(%d, SOL_SOCKET, SO_REUSEADDR, [1])", listen_fd);
-    printf("setsockopt(%d, SOL_SOCKET, SO_REUSEADDR, [1], %zu) = 0\n", listen_fd, sizeof on);
-
-    /* Step 3: bind to one address (loopback unless -a says otherwise), then
-     * ask which port we got: with -p 0 the kernel chose it. */
-    char requested[ADDRESS_TEXT_SIZE];
-    format_address((struct sockaddr *)&address, requested);
-    if (bind(listen_fd, (struct sockaddr *)&address, address_length) == -1)
-        die("bind(%d, %s)", listen_fd, requested);
-    printf("bind(%d, %s) = 0\n", listen_fd, requested);
-
-    struct sockaddr_storage bound;
-    socklen_t bound_length = sizeof bound;
-    if (getsockname(listen_fd, (struct sockaddr *)&bound, &bound_length) == -1)
-        die("getsockname(%d)", listen_fd);
-    char bound_text[ADDRESS_TEXT_SIZE];
-    format_address((struct sockaddr *)&bound, bound_text);
-    printf("getsockname(%d) = %s\n", listen_fd, bound_text);
-
-    /* Step 4: listen. Returns at once; from here the kernel completes
-     * clients' handshakes and queues them (lab 03). */
-    if (listen(listen_fd, backlog) == -1)
-        die("listen(%d, %d)", listen_fd, backlog);
-    printf("listen(%d, %d) = 0\n", listen_fd, backlog);
+    /* Steps 1-4, from labs 01 to 03, done by common/lab.c and narrated the
+     * same way: socket(); SO_REUSEADDR, because this server closes each
+     * connection first and so leaves it in TIME_WAIT on its own port for
+     * 60 s, and without the option a restarted server's bind() would fail
+     * with EADDRINUSE until those expire; bind() to one address (loopback
+     * unless -a says otherwise); getsockname(), the port with -p 0; and
+     * listen(), which returns at once: from here the kernel completes
+     * clients' handshakes and queues them by itself (lab 03). */
+    int listen_fd = open_listening_socket(&address, address_length, backlog);
 
     long served = 0;
     while (!stop_requested && (count == 0 || served < count)) {

@@ -145,8 +145,6 @@ int main(int argc, char *argv[])
 
     struct sockaddr_storage address;
     socklen_t address_length = parse_address(address_text, port, &address);
-    int family = address.ss_family;
-    const char *family_name = family == AF_INET ? "AF_INET" : "AF_INET6";
 
     char *buffer = malloc((size_t)buffer_size);
     if (buffer == NULL)
@@ -162,35 +160,12 @@ int main(int argc, char *argv[])
         die("signal(SIGPIPE, SIG_IGN)");
     catch_stop_signals();
 
-    /* Step 1: a TCP socket, and SO_REUSEADDR so that a restarted lab can
-     * bind its port while the last connection still sits in TIME_WAIT. */
-    int listen_fd = socket(family, SOCK_STREAM, 0);
-    if (listen_fd == -1)
-        die("socket(%s, SOCK_STREAM, 0)", family_name);
-    printf("socket(%s, SOCK_STREAM, 0) = %d\n", family_name, listen_fd);
-    int on = 1;
-    if (setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1)
-        die("setsockopt(%d, SOL_SOCKET, SO_REUSEADDR, [1])", listen_fd);
-    printf("setsockopt(%d, SOL_SOCKET, SO_REUSEADDR, [1], %zu) = 0\n", listen_fd, sizeof on);
-
-    /* Step 2: bind the address (see 02-bind), and print the real one. */
-    char text[ADDRESS_TEXT_SIZE];
-    format_address((struct sockaddr *)&address, text);
-    if (bind(listen_fd, (struct sockaddr *)&address, address_length) == -1)
-        die("bind(%d, %s)", listen_fd, text);
-    printf("bind(%d, %s) = 0\n", listen_fd, text);
-    struct sockaddr_storage bound;
-    socklen_t bound_length = sizeof bound;
-    if (getsockname(listen_fd, (struct sockaddr *)&bound, &bound_length) == -1)
-        die("getsockname(%d)", listen_fd);
-    format_address((struct sockaddr *)&bound, text);
-    printf("getsockname(%d) = %s\n", listen_fd, text);
-
-    /* Step 3: listen (see 03-listen). From here the kernel completes
-     * clients' handshakes by itself. One client is all this lab serves. */
-    if (listen(listen_fd, 1) == -1)
-        die("listen(%d, 1)", listen_fd);
-    printf("listen(%d, 1) = 0\n", listen_fd);
+    /* Steps 1-3, from labs 01 to 03, done by common/lab.c and narrated the
+     * same way: a TCP socket; SO_REUSEADDR, so that a restarted lab can bind
+     * its port while the last connection still sits in TIME_WAIT; bind()
+     * and the getsockname() line; listen() with a backlog of 1: one client
+     * is all this lab serves. From here the kernel completes handshakes. */
+    int listen_fd = open_listening_socket(&address, address_length, 1);
 
     /* Step 4: accept one connection (see 04-accept). Blocks until a client
      * has connected; returns a new socket for that one connection. */
@@ -208,8 +183,9 @@ int main(int argc, char *argv[])
         free(buffer);
         return 0;
     }
-    format_address((struct sockaddr *)&peer, text);
-    printf("accept(%d) = %d  peer %s\n", listen_fd, conn_fd, text);
+    char peer_text[ADDRESS_TEXT_SIZE];
+    format_address((struct sockaddr *)&peer, peer_text);
+    printf("accept(%d) = %d  peer %s\n", listen_fd, conn_fd, peer_text);
 
     /* Step 5: the listening socket is no longer needed. Closing it stops
      * new clients (they are refused) but leaves this connection alone:

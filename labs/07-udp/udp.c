@@ -82,8 +82,6 @@ int main(int argc, char *argv[])
 
     struct sockaddr_storage address;
     socklen_t address_length = parse_address(address_text, port, &address);
-    int family = address.ss_family;
-    const char *family_name = family == AF_INET ? "AF_INET" : "AF_INET6";
 
     char *buffer = malloc((size_t)buffer_size);
     if (buffer == NULL)
@@ -91,27 +89,13 @@ int main(int argc, char *argv[])
 
     catch_stop_signals();
 
-    /* Step 1: a datagram socket. UDP needs no listen() and no accept():
-     * one socket receives from every sender. */
-    int fd = socket(family, SOCK_DGRAM, 0);
-    if (fd == -1)
-        die("socket(%s, SOCK_DGRAM, 0)", family_name);
-    printf("socket(%s, SOCK_DGRAM, 0) = %d\n", family_name, fd);
-
-    /* Step 2: bind (see 02-bind). From now on the kernel queues every
-     * datagram sent to this address and port in this socket's receive
-     * buffer, until the buffer (SO_RCVBUF) is full; then it drops them. */
-    char text[ADDRESS_TEXT_SIZE];
-    format_address((struct sockaddr *)&address, text);
-    if (bind(fd, (struct sockaddr *)&address, address_length) == -1)
-        die("bind(%d, %s)", fd, text);
-    printf("bind(%d, %s) = 0\n", fd, text);
-    struct sockaddr_storage bound;
-    socklen_t bound_length = sizeof bound;
-    if (getsockname(fd, (struct sockaddr *)&bound, &bound_length) == -1)
-        die("getsockname(%d)", fd);
-    format_address((struct sockaddr *)&bound, text);
-    printf("getsockname(%d) = %s\n", fd, text);
+    /* Steps 1-2, from labs 01 and 02, done by common/lab.c and narrated the
+     * same way: a datagram socket (UDP needs no listen() and no accept():
+     * one socket receives from every sender), bound, and the getsockname()
+     * line. From then on the kernel queues every datagram sent to this
+     * address and port in the socket's receive buffer, until the buffer
+     * (SO_RCVBUF) is full; then it drops them. */
+    int fd = open_bound_socket(SOCK_DGRAM, &address, address_length, 0);
 
     long received_count = 0;
     while (!stop_requested && (count == 0 || received_count < count)) {
@@ -134,10 +118,11 @@ int main(int argc, char *argv[])
         }
         received_count++;
         size_t kept = (size_t)size < (size_t)buffer_size ? (size_t)size : (size_t)buffer_size;
-        format_address((struct sockaddr *)&sender, text);
+        char sender_text[ADDRESS_TEXT_SIZE];
+        format_address((struct sockaddr *)&sender, sender_text);
         printf("recvfrom(%d, ", fd);
         print_escaped(buffer, kept, SHOWN_BYTES);
-        printf(", %ld, MSG_TRUNC, %s) = %zd", buffer_size, text, size);
+        printf(", %ld, MSG_TRUNC, %s) = %zd", buffer_size, sender_text, size);
         if (size == 0)
             printf("  an empty datagram: not EOF, there is no connection to end");
         else if ((size_t)size > kept)
@@ -155,12 +140,12 @@ int main(int argc, char *argv[])
         if (sent == -1) {
             /* A failure here concerns one datagram to one sender: report
              * it and serve the next. (EINTR too: the loop then ends.) */
-            narrate_failure("sendto(%d, ..., %zu, 0, %s)", fd, kept, text);
+            narrate_failure("sendto(%d, ..., %zu, 0, %s)", fd, kept, sender_text);
             continue;
         }
         printf("sendto(%d, ", fd);
         print_escaped(buffer, kept, SHOWN_BYTES);
-        printf(", %zu, 0, %s) = %zd\n", kept, text, sent);
+        printf(", %zu, 0, %s) = %zd\n", kept, sender_text, sent);
     }
 
     /* Step 5: close. Datagrams still queued are discarded with it. */
