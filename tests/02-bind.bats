@@ -4,6 +4,11 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
+# in_time_wait PORT: a connection on local port PORT is in TIME_WAIT.
+in_time_wait() {
+    [[ $(ss -Htan state time-wait "( sport = :$1 )") == *"127.0.0.1:$1 "* ]]
+}
+
 # Start ./bind with ARGS and wait until it holds its address in pause().
 start_bound() {
     start_lab 02-bind "$@"
@@ -91,8 +96,9 @@ start_bound() {
     port=$(sed -nE 's/^Listening on 127\.0\.0\.1 ([0-9]+)$/\1/p' "$BATS_TEST_TMPDIR/nc-server")
     run -0 timeout 5 nc -d 127.0.0.1 "$port"
     wait_for_exit "$PEER_PID"
-    run -0 ss -Htan state time-wait "( sport = :$port )"
-    assert_output --partial "127.0.0.1:$port"
+    # The client's FIN may still be on its way (FIN-WAIT-2 for a moment).
+    poll_until "$WAIT_SECONDS" in_time_wait "$port" ||
+        fail "port $port never reached TIME_WAIT: $(ss -Htan "( sport = :$port )")"
 
     run --separate-stderr run_lab 02-bind -p "$port"
     assert_call_failed "bind(3, 127.0.0.1:$port)" EADDRINUSE

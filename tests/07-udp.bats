@@ -70,7 +70,7 @@ write_is_refused() {
     start_udp -p 0
     assert_blocked_in recvfrom recv read
     assert_last_line "recvfrom(3, ..."
-    printf 'hi' | timeout 5 nc -u -w0 127.0.0.1 "$PORT"
+    datagram_to 127.0.0.1 "$PORT" hi
     wait_for_line '^recvfrom\(3, "hi", 2048, MSG_TRUNC, 127\.0\.0\.1:[0-9]+\) = 2$'
     wait_for_line '^sendto\(3, "hi", 2, 0, 127\.0\.0\.1:[0-9]+\) = 2$'
     assert_blocked_in recvfrom recv read
@@ -211,7 +211,7 @@ write_is_refused() {
     start_lab 07-udp -a ::1 -p 0
     PORT=$(wait_for_port)
     wait_for_line '^recvfrom\(3, \.\.\.$'
-    printf 'six' | timeout 5 nc -6 -u -w0 ::1 "$PORT"
+    datagram_to ::1 "$PORT" six
     wait_for_line '^recvfrom\(3, "six", 2048, MSG_TRUNC, \[::1\]:[0-9]+\) = 3$'
     read_lab_output
     assert_line --index 0 "socket(AF_INET6, SOCK_DGRAM, 0) = 3"

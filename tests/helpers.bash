@@ -25,6 +25,8 @@
 #   wait_for_hostile_clients    ... until all have connected and done what needs no answer
 #   end_peer [PID]              a background client goes away (hold_connection + this: a silent one)
 #   hostile_datagrams ADDR PORT random, 64 KiB and empty datagrams
+#   datagram_to ADDR PORT BYTES one UDP datagram (bash /dev/udp)
+#   strace_lab CALLS LAB ARGS   run a lab under strace: $BATS_TEST_TMPDIR/trace, narration
 #
 # Labs come from $LABS_DIR (default: this checkout's labs/), laid out like
 # labs/: LABS_DIR/02-bind/bind. An instructor points it at students' builds.
@@ -246,6 +248,13 @@ teardown() {
         fi
         wait "$pid" 2>/dev/null || true
     done
+}
+
+# datagram_to ADDR PORT BYTES: one UDP datagram, through bash's own
+# /dev/udp (one write, one datagram). Not `printf | nc -u -w0`: under load
+# nc -w0 can give up before printf has written, and send nothing.
+datagram_to() {
+    printf '%s' "$3" >"/dev/udp/$1/$2"
 }
 
 # skip_unless_ipv6: the loopback has ::1 (IPv6 can be disabled on a host).

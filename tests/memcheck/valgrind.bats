@@ -93,9 +93,9 @@ assert_clean() {
     start_checked 07-udp -p 0 -n 2
     PORT=$(wait_for_port)
     wait_for_line '^recvfrom\([0-9]+, \.\.\.$'
-    printf 'one' | timeout 10 nc -u -w0 127.0.0.1 "$PORT"
+    datagram_to 127.0.0.1 "$PORT" one
     wait_for_line '^sendto\([0-9]+, "one"'
-    printf 'two' | timeout 10 nc -u -w0 127.0.0.1 "$PORT"
+    datagram_to 127.0.0.1 "$PORT" two
     assert_clean
 }
 
