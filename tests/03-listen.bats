@@ -130,8 +130,10 @@ close_wait_on() {
     local strace_pid=$PEER_PID lab_pid fds_before
     # The lab is strace's child: teardown must end it too (strace, ended,
     # would leave it running).
-    poll_until "$WAIT_SECONDS" pgrep -P "$strace_pid" >/dev/null || fail "no lab process under strace"
-    lab_pid=$(pgrep -P "$strace_pid")
+    # Look for it by name: the child strace forks is named strace until it
+    # has exec'd the lab. One look both finds and records it.
+    traced_lab() { lab_pid=$(pgrep -x -P "$strace_pid" listen); }
+    poll_until "$WAIT_SECONDS" traced_lab || fail "no lab process under strace"
     STARTED_PIDS+=("$lab_pid")
     await_listening "$narration"
     LAB_OUT=$narration
