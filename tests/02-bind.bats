@@ -137,45 +137,17 @@ start_bound() {
 }
 
 @test "bad usage exits 2 naming the bad value" {
-    run --separate-stderr run_lab 02-bind -p abc
-    assert_usage_error "port 'abc' is not a number"
-    run --separate-stderr run_lab 02-bind -p 70000
-    assert_usage_error "port '70000' is out of range"
-    run --separate-stderr run_lab 02-bind -p -1
-    assert_usage_error "port '-1' is out of range"
-    run --separate-stderr run_lab 02-bind -p ''
-    assert_usage_error "port '' is not a number"
-    run --separate-stderr run_lab 02-bind -p 12x
-    assert_usage_error "port '12x' is not a number"
-    run --separate-stderr run_lab 02-bind -a 999.1.1.1
-    assert_usage_error "address '999.1.1.1'"
-    run --separate-stderr run_lab 02-bind -a localhost
-    assert_usage_error "address 'localhost'"
+    assert_rejects_bad_address_and_port 02-bind
     run --separate-stderr run_lab 02-bind -t raw
     assert_usage_error "type 'raw'"
     run --separate-stderr run_lab 02-bind -t
     assert_usage_error "option -t needs a value"
     run --separate-stderr run_lab 02-bind -t ''
     assert_usage_error "type ''"
-    run --separate-stderr run_lab 02-bind -a ''
-    assert_usage_error "address ''"
-    run --separate-stderr run_lab 02-bind -p 99999999999999999999
-    assert_usage_error "port '99999999999999999999' is out of range"
-    run --separate-stderr run_lab 02-bind -x
-    assert_usage_error "unknown option -x"
-    run --separate-stderr run_lab 02-bind -p
-    assert_usage_error "option -p needs a value"
-    run --separate-stderr run_lab 02-bind -a
-    assert_usage_error "option -a needs a value"
-    run --separate-stderr run_lab 02-bind 2017
-    assert_usage_error "unexpected argument '2017'"
 }
 
 @test "-h prints the usage on stdout and exits 0" {
-    run --separate-stderr run_lab 02-bind -h
-    assert_equal "$status" 0
-    assert_output --partial "usage: bind"
-    assert_stderr_empty
+    assert_help 02-bind bind
 }
 
 @test "two sockets that both set -r may both bind one port while neither listens" {

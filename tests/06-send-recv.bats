@@ -12,13 +12,6 @@ start_server() {
     wait_for_line '^listen\(3, 1\) = 0$'
 }
 
-# The lab's narration ends with exactly this line (nothing came after it).
-assert_last_line() {
-    local last
-    last=$(tail -n 1 "$LAB_OUT")
-    [[ $last == "$1" ]] || { show_lab_output; fail "last line is '$last', expected '$1'"; }
-}
-
 # recv_queue LOCAL|PEER: bytes waiting unread in the lab's connected socket
 # (LOCAL: local port is the lab's) or in the client's (PEER), as ss shows
 # them in Recv-Q. Send-Q with send_queue.
@@ -257,12 +250,7 @@ bytes_to_fill_buffers() {
 }
 
 @test "bad usage exits 2 naming the bad value, for every option" {
-    run --separate-stderr run_lab 06-send-recv -p abc
-    assert_usage_error "port 'abc' is not a number"
-    run --separate-stderr run_lab 06-send-recv -p 70000
-    assert_usage_error "port '70000' is out of range"
-    run --separate-stderr run_lab 06-send-recv -a 999.1.1.1
-    assert_usage_error "address '999.1.1.1'"
+    assert_rejects_bad_address_and_port 06-send-recv
     run --separate-stderr run_lab 06-send-recv -b 0
     assert_usage_error "buffer size '0' is out of range"
     run --separate-stderr run_lab 06-send-recv -b 4k
@@ -277,12 +265,6 @@ bytes_to_fill_buffers() {
     assert_usage_error "byte count 'lots' is not a number"
     run --separate-stderr run_lab 06-send-recv -b
     assert_usage_error "option -b needs a value"
-    run --separate-stderr run_lab 06-send-recv -p -1
-    assert_usage_error "port '-1' is out of range"
-    run --separate-stderr run_lab 06-send-recv -p ''
-    assert_usage_error "port '' is not a number"
-    run --separate-stderr run_lab 06-send-recv -a ''
-    assert_usage_error "address ''"
     run --separate-stderr run_lab 06-send-recv -b ''
     assert_usage_error "buffer size '' is not a number"
     run --separate-stderr run_lab 06-send-recv -b 16777217
@@ -299,17 +281,10 @@ bytes_to_fill_buffers() {
         run --separate-stderr run_lab 06-send-recv "-$option"
         assert_usage_error "option -$option needs a value"
     done
-    run --separate-stderr run_lab 06-send-recv -x
-    assert_usage_error "unknown option -x"
-    run --separate-stderr run_lab 06-send-recv 2017
-    assert_usage_error "unexpected argument '2017'"
 }
 
 @test "-h prints the usage on stdout and exits 0" {
-    run --separate-stderr run_lab 06-send-recv -h
-    assert_equal "$status" 0
-    assert_output --partial "usage: send-recv"
-    assert_stderr_empty
+    assert_help 06-send-recv send-recv
 }
 
 @test "hostile clients, one per run (random bytes, 1 MiB of garbage, a reset, a request then a reset, a half-close, a silent one): each exits 0, or 1 naming the errno, never by a signal" {

@@ -12,6 +12,8 @@
 #   stop_lab [SIGNAL]           signal it, wait (bounded), set LAB_STATUS
 #   fd_count PID                how many descriptors a process has open
 #   run_lab LAB ARGS...         run a lab in the foreground under `run`
+#   assert_help, assert_rejects_bad_address_and_port, assert_usage_error,
+#   assert_call_failed, assert_last_line   checks shared by every lab
 #   hold_connection ADDR PORT   a background client that connects and holds on
 #   wait_for_connected          ... until its connect() has returned
 #   reset_connection ADDR PORT  a client that connects, then aborts (RST)
@@ -349,6 +351,51 @@ assert_usage_error() {
     assert_equal "$output" ""
     [[ $stderr == *"$text"* ]] || fail "stderr does not mention '$text': $stderr"
     [[ $stderr == *usage:* ]] || fail "stderr shows no usage: $stderr"
+}
+
+# assert_help LAB NAME: -h prints the usage ("usage: NAME") on stdout, nothing
+# on stderr, and exits 0.
+assert_help() {
+    run --separate-stderr run_lab "$1" -h
+    assert_equal "$status" 0
+    assert_output --partial "usage: $2"
+    assert_stderr_empty
+}
+
+# assert_rejects_bad_address_and_port LAB: what every lab that takes -a and
+# -p refuses with exit 2 and a message naming the value: ports that are not
+# numbers or out of range, addresses that are not numeric IPv4/IPv6, missing
+# values, an unknown option, an extra argument.
+assert_rejects_bad_address_and_port() {
+    local lab=$1 value
+    for value in abc '' 12x; do
+        run --separate-stderr run_lab "$lab" -p "$value"
+        assert_usage_error "port '$value' is not a number"
+    done
+    for value in 70000 -1 99999999999999999999; do
+        run --separate-stderr run_lab "$lab" -p "$value"
+        assert_usage_error "port '$value' is out of range (0-65535)"
+    done
+    for value in 999.1.1.1 localhost ''; do
+        run --separate-stderr run_lab "$lab" -a "$value"
+        assert_usage_error "address '$value' is not an IPv4 or IPv6 numeric address"
+    done
+    for value in a p; do
+        run --separate-stderr run_lab "$lab" "-$value"
+        assert_usage_error "option -$value needs a value"
+    done
+    run --separate-stderr run_lab "$lab" -x
+    assert_usage_error "unknown option -x"
+    run --separate-stderr run_lab "$lab" 2017
+    assert_usage_error "unexpected argument '2017'"
+}
+
+# assert_last_line TEXT: the lab's narration so far ends with exactly this
+# line (nothing came after it).
+assert_last_line() {
+    local last
+    last=$(tail -n 1 "$LAB_OUT")
+    [[ $last == "$1" ]] || { show_lab_output; fail "last line is '$last', expected '$1'"; }
 }
 
 # assert_stderr_contains TEXT: after `run --separate-stderr`.
