@@ -6,7 +6,7 @@ load helpers
 
 # in_time_wait PORT: a connection on local port PORT is in TIME_WAIT.
 in_time_wait() {
-    [[ $(ss -Htan state time-wait "( sport = :$1 )") == *"127.0.0.1:$1 "* ]]
+    [[ $(ss -Htan state time-wait "$(local_end "$1")") == *"127.0.0.1:$1 "* ]]
 }
 
 # Start ./bind with ARGS and wait until it holds its address in pause().
@@ -98,7 +98,7 @@ start_bound() {
     wait_for_exit "$PEER_PID"
     # The client's FIN may still be on its way (FIN-WAIT-2 for a moment).
     poll_until "$WAIT_SECONDS" in_time_wait "$port" ||
-        fail "port $port never reached TIME_WAIT: $(ss -Htan "( sport = :$port )")"
+        fail "port $port never reached TIME_WAIT: $(ss -Htan "$(local_end "$port")")"
 
     run --separate-stderr run_lab 02-bind -p "$port"
     assert_call_failed "bind(3, 127.0.0.1:$port)" EADDRINUSE
@@ -124,7 +124,7 @@ start_bound() {
     read_lab_output
     assert_line --index 0 "socket(AF_INET, SOCK_DGRAM, 0) = 3"
     # The kernel's table of UDP sockets has it, owned by this process.
-    run -0 ss -Huanp "( sport = :$PORT )"
+    run -0 ss -Huanp "$(local_end "$PORT")"
     assert_output --partial "127.0.0.1:$PORT"
     assert_output --partial "pid=$LAB_PID,fd=3"
     # Another UDP socket cannot have the port ...

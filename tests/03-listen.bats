@@ -38,13 +38,13 @@ connect_and_hold() {
 # syn_sent_to PORT: some client's socket is in SYN-SENT towards PORT, its
 # handshake begun and not answered.
 syn_sent_to() {
-    [[ -n $(ss -Htn state syn-sent "( dport = :$1 )") ]]
+    [[ -n $(ss -Htn state syn-sent "$(remote_end "$1")") ]]
 }
 
 # close_wait_on PORT: a connection accepted by the kernel on PORT has had
 # its client's FIN: the server's side of it is in CLOSE-WAIT.
 close_wait_on() {
-    [[ -n $(ss -Htn state close-wait "( sport = :$1 )") ]]
+    [[ -n $(ss -Htn state close-wait "$(local_end "$1")") ]]
 }
 
 @test "listen() returns 0 at once: with no client, the lab goes on to report an empty queue and waits in poll" {
@@ -70,7 +70,7 @@ close_wait_on() {
     # ss reads the same numbers: Recv-Q 2 queued, Send-Q backlog 1.
     assert_equal "$(accept_queue "$PORT")" "2 1"
     # Both connections are established, on the server's side too, with no accept.
-    assert_equal "$(ss -Htn state established "( sport = :$PORT )" | wc -l)" 2
+    assert_equal "$(ss -Htn state established "$(local_end "$PORT")" | wc -l)" 2
     assert_blocked_in poll ppoll
 }
 
@@ -195,7 +195,7 @@ close_wait_on() {
     hold_connection ::1 "$PORT"
     wait_for_connected
     wait_for_line '^accept queue: 1 pending \(backlog 2\)$'
-    assert_equal "$(accept_queue "$PORT")" "1 2"
+    assert_equal "$(accept_queue "$PORT" ::1)" "1 2"
 }
 
 @test "bad usage exits 2 naming the bad value" {

@@ -32,7 +32,7 @@ wait_for_lines() {
 # established_on PORT: how many connections on the server's side of PORT
 # are established (the accepted ones and those waiting in the queue alike).
 established_on() {
-    ss -Htn state established "( sport = :$1 )" | wc -l
+    ss -Htn state established "$(local_end "$1")" | wc -l
 }
 
 # queued_and_established PORT QUEUED ESTABLISHED: the listener's queue holds
@@ -44,7 +44,7 @@ queued_and_established() {
 # time_wait_on PORT: a finished connection on PORT is in TIME_WAIT on this
 # port's side: the side that closed first.
 time_wait_on() {
-    [[ -n $(ss -Htn state time-wait "( sport = :$1 )") ]]
+    [[ -n $(ss -Htn state time-wait "$(local_end "$1")") ]]
 }
 
 # free_port: a port that no socket holds now: the kernel picks it for a
@@ -104,7 +104,7 @@ free_port() {
     assert_equal "$(count_lines '^accept\(3\) = 4  peer ')" 3
     assert_equal "$(count_lines '^accept\(3\) = ')" 3
     # Still listening, on fd 3, with no descriptor left over from the clients.
-    run -0 ss -Hltnp "( sport = :$PORT )"
+    run -0 ss -Hltnp "$(local_end "$PORT")"
     assert_output --partial "pid=$LAB_PID,fd=3"
     assert_equal "$(fd_count "$LAB_PID")" "$fds_before"
     assert_blocked_in accept accept4
@@ -127,10 +127,10 @@ free_port() {
     assert_equal "$(accept_queue "$PORT")" "10 10"
     # 10 clients, 11 sockets on the server's port: the listener, plus one
     # established connection per client, all on port PORT: no new port.
-    assert_equal "$(ss -Htln "( sport = :$PORT )" | wc -l)" 1
+    assert_equal "$(ss -Htln "$(local_end "$PORT")" | wc -l)" 1
     assert_equal "$(established_on "$PORT")" 10
     local waiting_ports
-    waiting_ports=$(ss -Htn state established "( dport = :$PORT )" |
+    waiting_ports=$(ss -Htn state established "$(remote_end "$PORT")" |
         awk '{ sub(/.*:/, "", $3); print $3 }' | sort -n | paste -sd ' ')
 
     resume_lab
@@ -275,7 +275,7 @@ free_port() {
     # The server closed first, so the server's side holds the connection in
     # TIME_WAIT, on the server's own port: accept() used no other port.
     poll_until 5 time_wait_on "$PORT" || fail "no TIME_WAIT on port $PORT"
-    run -0 ss -Htn state time-wait "( sport = :$PORT )"
+    run -0 ss -Htn state time-wait "$(local_end "$PORT")"
     assert_output --regexp "127\\.0\\.0\\.1:$PORT +127\\.0\\.0\\.1:$source_port"
     # A plain bind() would now fail with EADDRINUSE; SO_REUSEADDR gets past it.
     start_lab 04-accept -p "$PORT" -n 1

@@ -17,7 +17,7 @@ start_server() {
 # them in Recv-Q. Send-Q with send_queue.
 socket_queue() {
     local side=$1 column=$2 filter
-    [[ $side == lab ]] && filter="( sport = :$PORT )" || filter="( dport = :$PORT )"
+    [[ $side == lab ]] && filter="$(local_end "$PORT")" || filter="$(remote_end "$PORT")"
     ss -Htn state established "$filter" | awk -v c="$column" 'NR == 1 { print $c }'
 }
 recv_queue() { socket_queue "$1" 1; }
@@ -42,7 +42,7 @@ bytes_to_fill_buffers() {
     wait_for_line '^close\(3\) = 0'
     # The kernel's view of the client's own port, from the client's side.
     local client_port
-    client_port=$(ss -Htn state established "( dport = :$PORT )" | awk '{ split($3, a, ":"); print a[2] }')
+    client_port=$(ss -Htn state established "$(remote_end "$PORT")" | awk '{ split($3, a, ":"); print a[2] }')
     read_lab_output
     assert_line "accept(3) = 4  peer 127.0.0.1:$client_port"
     # The listening socket is closed: a second client is refused ...
@@ -76,7 +76,7 @@ bytes_to_fill_buffers() {
     wait_for_line '^send\(4, "abc", 3, 0\) = 3$'
     assert_blocked_in recvfrom recv read
     assert_last_line "recv(4, ..."
-    run -0 ss -Htn state established "( sport = :$PORT )"
+    run -0 ss -Htn state established "$(local_end "$PORT")"
     assert_output --partial "127.0.0.1:$PORT"
     refute_line --partial " = 0  EOF"
 }
@@ -204,7 +204,7 @@ bytes_to_fill_buffers() {
     close_client
     # Both arrived while it slept: the lab's socket is in CLOSE-WAIT.
     assert_blocked_in clock_nanosleep nanosleep
-    run -0 ss -Htn state close-wait "( sport = :$PORT )"
+    run -0 ss -Htn state close-wait "$(local_end "$PORT")"
     assert_output --partial "127.0.0.1:$PORT"
     wait_for_exit
     assert_equal "$LAB_STATUS" 1    # 141 would be death by SIGPIPE

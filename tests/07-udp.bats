@@ -29,7 +29,7 @@ read_datagram() {
 # The client socket's own address, as the kernel shows it: the one socket
 # whose peer is the lab's port (bash's /dev/udp connects it).
 client_address() {
-    ss -Huan "( dport = :$PORT )" | awk 'NR == 1 { print $4 }'
+    ss -Huan "$(remote_end "$PORT")" | awk 'NR == 1 { print $4 }'
 }
 
 # count_lines REGEX: how many lines of the narration match (bounded, in
@@ -55,7 +55,7 @@ write_is_refused() {
     assert_line --index 0 "socket(AF_INET, SOCK_DGRAM, 0) = 3"
     assert_line --index 1 "bind(3, 127.0.0.1:0) = 0"
     assert_line --index 2 "getsockname(3) = 127.0.0.1:$PORT"
-    run -0 ss -Huanp "( sport = :$PORT )"
+    run -0 ss -Huanp "$(local_end "$PORT")"
     assert_output --partial "pid=$LAB_PID,fd=3"
 }
 

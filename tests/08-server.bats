@@ -26,7 +26,7 @@ has_lines() {
 # The number of connections waiting in the accept queue of the listener
 # on PORT: for a listening socket, ss shows it as Recv-Q.
 accept_queue_length() {
-    ss -Hltn "( sport = :$PORT )" | awk '{ print $2 }'
+    ss -Hltn "$(local_end "$PORT")" | awk '{ print $2 }'
 }
 
 queue_holds() {
@@ -40,7 +40,7 @@ connect_silently() {
 
 # The local port of this machine's one client connection to PORT.
 client_port() {
-    ss -Htn state established "( dport = :$PORT )" | awk '{ n = split($3, a, ":"); print a[n] }'
+    ss -Htn state established "$(remote_end "$PORT")" | awk '{ n = split($3, a, ":"); print a[n] }'
 }
 
 # A raw HTTP request of exactly SIZE bytes ("GET / HTTP/1.1", one header
@@ -418,7 +418,7 @@ client.close()
     read_lab_output
     assert_line "listen(3, 64) = 0"
     # For a listening socket ss shows the backlog as Send-Q.
-    run -0 ss -Hltn "( sport = :$PORT )"
+    run -0 ss -Hltn "$(local_end "$PORT")"
     assert_output --regexp "^LISTEN +0 +64 +127\\.0\\.0\\.1:$PORT "
 }
 
@@ -432,7 +432,7 @@ client.close()
     run -0 timeout 5 cat <&"$SILENT_FD"
     exec {SILENT_FD}>&-
     wait_for_exit
-    run -0 ss -Htan state time-wait "( sport = :$PORT )"
+    run -0 ss -Htan state time-wait "$(local_end "$PORT")"
     assert_output --partial "127.0.0.1:$PORT"
     # ... and a new server binds that port all the same.
     start_lab 08-server -p "$PORT" -n 1

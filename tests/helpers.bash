@@ -17,7 +17,9 @@
 #   hold_connection ADDR PORT   a background client that connects and holds on
 #   wait_for_connected          ... until its connect() has returned
 #   reset_connection ADDR PORT  a client that connects, then aborts (RST)
-#   accept_queue PORT           ss's "QUEUED BACKLOG" for the listener on PORT
+#   local_end PORT [ADDR], remote_end PORT [ADDR]   ss filters: ADDR:PORT
+#                               (default 127.0.0.1), never the port alone
+#   accept_queue PORT [ADDR]    ss's "QUEUED BACKLOG" for the listener on PORT
 #   queued_and_connected PORT Q C   Q queued, C not reset (connected_on PORT)
 #   suspend_lab, resume_lab     SIGSTOP (waiting until stopped), SIGCONT
 #   open_client tcp|udp PORT    a socket of the test's own shell (bash /dev/tcp, /dev/udp)
@@ -334,11 +336,20 @@ process_in_state() {
     [[ $(process_state "$1") == "$2" ]]
 }
 
-# accept_queue PORT: the TCP socket listening on PORT as ss shows it,
-# "QUEUED BACKLOG". On a listening socket ss's Recv-Q column is the number
-# of connections waiting for accept(), and Send-Q is the backlog.
+# local_end PORT [ADDR], remote_end PORT [ADDR]: ss filters for the sockets
+# whose local (remote) end is ADDR:PORT, ADDR 127.0.0.1 unless given. A port
+# number is unique per address, not per machine: a test on [::1] and one on
+# 127.0.0.1 running side by side may both get port 40000 from the kernel, so
+# every look at ss names the address too, never the port alone.
+local_end() { echo "src $(ss_address "${2:-127.0.0.1}"):$1"; }
+remote_end() { echo "dst $(ss_address "${2:-127.0.0.1}"):$1"; }
+ss_address() { [[ $1 == *:* ]] && echo "[$1]" || echo "$1"; }
+
+# accept_queue PORT [ADDR]: the TCP socket listening on ADDR:PORT as ss
+# shows it, "QUEUED BACKLOG". On a listening socket ss's Recv-Q column is
+# the number of connections waiting for accept(), and Send-Q is the backlog.
 accept_queue() {
-    ss -Hltn "( sport = :$1 )" | awk '{ print $2, $3; exit }'
+    ss -Hltn "$(local_end "$@")" | awk '{ print $2, $3; exit }'
 }
 
 # ---- Checking a finished run (after `run --separate-stderr run_lab ...`) ----
@@ -465,7 +476,7 @@ end_peer() {
 # has, accepted or queued alike: established, or in CLOSE-WAIT after the
 # client's FIN. A connection the client reset is gone from the list.
 connected_on() {
-    ss -Htn state established state close-wait "( sport = :$1 )" | wc -l
+    ss -Htn state established state close-wait "$(local_end "$1")" | wc -l
 }
 
 # queued_and_connected PORT QUEUED CONNECTED: the listener on PORT holds
