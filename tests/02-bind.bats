@@ -120,20 +120,27 @@ start_bound() {
 }
 
 @test "UDP: -t dgram binds a datagram socket the kernel lists, with its own port space" {
-    start_bound -t dgram -p 0
+    # A TCP socket holds a port the kernel picked ...
+    start_bound -p 0
+    local tcp_pid=$LAB_PID
+    # ... and a UDP socket binds the same number: TCP and UDP ports are
+    # separate spaces. (This order, not UDP first: tests running alongside
+    # hold hundreds of TCP ports, in TIME_WAIT above all, and hardly any
+    # UDP ones, so a UDP port the kernel picked may be busy in TCP.)
+    start_bound -t dgram -p "$PORT"
     read_lab_output
     assert_line --index 0 "socket(AF_INET, SOCK_DGRAM, 0) = 3"
+    assert_line "getsockname(3) = 127.0.0.1:$PORT"
     # The kernel's table of UDP sockets has it, owned by this process.
     run -0 ss -Huanp "$(local_end "$PORT")"
     assert_output --partial "127.0.0.1:$PORT"
     assert_output --partial "pid=$LAB_PID,fd=3"
-    # Another UDP socket cannot have the port ...
+    # Another UDP socket cannot have the port.
     run --separate-stderr run_lab 02-bind -t dgram -p "$PORT"
     assert_call_failed "bind(3, 127.0.0.1:$PORT)" EADDRINUSE
-    # ... but a TCP socket can: TCP and UDP ports are separate spaces.
-    local udp_pid=$LAB_PID
-    start_bound -p "$PORT"
-    assert_blocked_in -p "$udp_pid" pause rt_sigsuspend
+    # Both hold their port, asleep.
+    assert_blocked_in -p "$tcp_pid" pause rt_sigsuspend
+    assert_blocked_in pause rt_sigsuspend
 }
 
 @test "bad usage exits 2 naming the bad value" {

@@ -57,6 +57,20 @@ free_port() {
         print "$port\n";'
 }
 
+# greeted_from_free_port: nc -d to the server from a source port that
+# free_port found (sets SOURCE_PORT; the result is run's). Between the two
+# a test running alongside may take that very port (nc: bind failed:
+# Address already in use): then another port, at most 3 times.
+greeted_from_free_port() {
+    local attempt
+    for attempt in 1 2 3; do
+        SOURCE_PORT=$(free_port)
+        run timeout 5 nc -d -p "$SOURCE_PORT" 127.0.0.1 "$PORT"
+        [[ $status == 1 && $output == *"Address already in use"* ]] || return 0
+        echo "# attempt $attempt: port $SOURCE_PORT was taken meanwhile" >&3
+    done
+}
+
 @test "before any client it prints accept(3) ... and sleeps inside accept; a client wakes it with the result line" {
     start_server
     read_lab_output
@@ -85,11 +99,10 @@ free_port() {
 
 @test "the peer port it prints is the client's own port (nc -p)" {
     start_server
-    local source_port
-    source_port=$(free_port)
-    run -0 timeout 5 nc -d -p "$source_port" 127.0.0.1 "$PORT"
+    greeted_from_free_port
+    assert_equal "$status" 0
     assert_output "Hello there."
-    wait_for_line "^accept\\(3\\) = 4  peer 127\\.0\\.0\\.1:$source_port\$"
+    wait_for_line "^accept\\(3\\) = 4  peer 127\\.0\\.0\\.1:$SOURCE_PORT\$"
 }
 
 @test "every client gets a new socket, fd 4 each time, and the listening socket stays fd 3" {
@@ -267,16 +280,15 @@ free_port() {
 
 @test "it restarts on the same port right after serving a client, though the port is in TIME_WAIT" {
     start_server -n 1
-    local source_port
-    source_port=$(free_port)
-    run -0 timeout 5 nc -d -p "$source_port" 127.0.0.1 "$PORT"
+    greeted_from_free_port
+    assert_equal "$status" 0
     wait_for_exit
     assert_equal "$LAB_STATUS" 0
     # The server closed first, so the server's side holds the connection in
     # TIME_WAIT, on the server's own port: accept() used no other port.
     poll_until 5 time_wait_on "$PORT" || fail "no TIME_WAIT on port $PORT"
     run -0 ss -Htn state time-wait "$(local_end "$PORT")"
-    assert_output --regexp "127\\.0\\.0\\.1:$PORT +127\\.0\\.0\\.1:$source_port"
+    assert_output --regexp "127\\.0\\.0\\.1:$PORT +127\\.0\\.0\\.1:$SOURCE_PORT"
     # A plain bind() would now fail with EADDRINUSE; SO_REUSEADDR gets past it.
     start_lab 04-accept -p "$PORT" -n 1
     wait_for_line '^accept\(3\) \.\.\.$'
