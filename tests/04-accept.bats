@@ -13,22 +13,6 @@ start_server() {
     wait_for_line '^accept\(3\) \.\.\.$'
 }
 
-# count_lines REGEX: how many lines of the lab's narration match.
-count_lines() {
-    grep -cE -- "$1" "$LAB_OUT" || true
-}
-
-# at_least N REGEX: the narration has N or more lines matching.
-at_least() {
-    (($(count_lines "$2") >= $1))
-}
-
-# wait_for_lines N REGEX: wait (bounded) until N lines match.
-wait_for_lines() {
-    poll_until "$WAIT_SECONDS" at_least "$1" "$2" ||
-        fail "$(show_lab_output)only $(count_lines "$2") lines match /$2/, not $1"
-}
-
 # established_on PORT: how many connections on the server's side of PORT
 # are established (the accepted ones and those waiting in the queue alike).
 established_on() {

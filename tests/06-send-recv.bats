@@ -111,9 +111,11 @@ bytes_to_fill_buffers() {
 }
 
 @test "-d: three separate sends wait in the buffer and one recv returns all 3 bytes (no message boundaries)" {
-    start_server -p 0 -d 600
+    # 1.5 s: everything below up to the last nanosleep check must happen
+    # while the lab sleeps; that takes 0.1-0.3 s on a loaded 2-core machine.
+    start_server -p 0 -d 1500
     open_client tcp "$PORT"
-    wait_for_line '^nanosleep\(600 ms\) \.\.\.$'
+    wait_for_line '^nanosleep\(1500 ms\) \.\.\.$'
     assert_blocked_in clock_nanosleep nanosleep
     # Three writes, three TCP segments: the kernel's queue grows 1, 2, 3.
     printf 'a' >&"$CLIENT_FD"
@@ -124,7 +126,7 @@ bytes_to_fill_buffers() {
     poll_until 2 queue_is lab 3 || fail "Recv-Q is $(recv_queue lab), not 3"
     # All three arrived while the lab still slept: it has not called recv yet.
     assert_blocked_in clock_nanosleep nanosleep
-    assert_last_line "nanosleep(600 ms) ..."
+    assert_last_line "nanosleep(1500 ms) ..."
     wait_for_line '^recv\(4, "abc", 1024, 0\) = 3$'
     read_lab_output
     refute_line --regexp '^recv\(4, "[abc]{1,2}", '
@@ -197,9 +199,10 @@ bytes_to_fill_buffers() {
     # -d: the client sends and closes while the lab sleeps; -b 2: the lab
     # echoes "ab", which the closed client answers with RST, then echoes
     # "cd" into the reset connection: EPIPE, and SIGPIPE unless ignored.
-    start_server -p 0 -d 300 -b 2
+    # The sleep outlasts the checks made during it many times over.
+    start_server -p 0 -d 1000 -b 2
     open_client tcp "$PORT"
-    wait_for_line '^nanosleep\(300 ms\) \.\.\.$'
+    wait_for_line '^nanosleep\(1000 ms\) \.\.\.$'
     printf 'abcdef' >&"$CLIENT_FD"
     close_client
     # Both arrived while it slept: the lab's socket is in CLOSE-WAIT.

@@ -13,20 +13,12 @@ start_server() {
     wait_for_line '^accept\(3\) \.\.\.$'
 }
 
-# How many lines of the lab's narration match the extended REGEX.
-count_lines() {
-    grep -cE -- "$1" "${2:-$LAB_OUT}" || true
-}
-
-# True once exactly N lines of the narration match REGEX.
-has_lines() {
-    [[ $(count_lines "$2") == "$1" ]]
-}
-
 # The number of connections waiting in the accept queue of the listener
 # on PORT: for a listening socket, ss shows it as Recv-Q.
 accept_queue_length() {
-    ss -Hltn "$(local_end "$PORT")" | awk '{ print $2 }'
+    local queue
+    queue=$(accept_queue "$PORT")
+    echo "${queue%% *}"
 }
 
 queue_holds() {
@@ -110,7 +102,8 @@ print(repr(response.read()))
 @test "one client's visit is narrated call by call, in order, with the bytes escaped" {
     start_server
     run -0 timeout 5 curl -sS "http://127.0.0.1:$PORT/"
-    wait_for_line '^close\(4\) = 0$'
+    # Served, closed, and back in accept(): the second "accept(3) ...".
+    wait_for_lines 2 '^accept\(3\) \.\.\.$'
     read_lab_output
     # (SIG_IGN instead of SIG_DFL if whoever started it ignored SIGPIPE already)
     assert_line --index 0 --regexp '^signal\(SIGPIPE, SIG_IGN\) = SIG_(DFL|IGN)  a vanished client means EPIPE, not death$'
@@ -137,6 +130,7 @@ print(repr(response.read()))
         "$(lab_binary 08-server)" -p 0 -n 2
     local strace_pid=$PEER_PID port
     port=$(wait_for_port "$BATS_TEST_TMPDIR/narration")
+    wait_for_line '^listen\(3, [0-9]+\) = 0$' "$BATS_TEST_TMPDIR/narration"
     run -0 timeout 5 curl -sS "http://127.0.0.1:$port/"
     printf 'GET / HTTP/1.1\r\nX-Fill: %s\r\n' "$(head -c 9000 /dev/zero | tr '\0' a)" |
         timeout 5 nc -N 127.0.0.1 "$port" >/dev/null
@@ -176,7 +170,7 @@ print(repr(response.read()))
     cat "$BATS_TEST_TMPDIR/first-part" >&"$SILENT_FD"
     wait_for_line '^recv\(4, "GET / HTTP/1\.1\\r\\nHost: example\\r\\n\\r", 8192, 0\) = 32  no blank line yet: read on$'
     # No answer yet: it is asleep in a second recv().
-    poll_until "$WAIT_SECONDS" has_lines 2 '^recv\(4, \.\.\.$' || fail "no second recv() began"
+    wait_for_lines 2 '^recv\(4, \.\.\.$'
     assert_blocked_in recvfrom recv read
     read_lab_output
     refute_line --partial "send("
@@ -239,6 +233,8 @@ print(repr(response.read()))
     assert_line --index 0 $'HTTP/1.1 431 Request Header Fields Too Large\r'
     assert_line $'Connection: close\r'
     assert_line "Content-Length: $(wc -c <"$BATS_TEST_TMPDIR/over.out.body")"$'\r'
+    # nc ends at the server's FIN, before the server has drained and closed.
+    wait_for_lines 2 '^close\(4\) = 0$'
     read_lab_output
     assert_line --regexp '^recv\(4, "GET / HTTP/1\.1\\r\\nX-Fill: a+"\.\.\., 8192, 0\) = [0-9]+  8192 bytes and no blank line: too large$'
     assert_line "shutdown(4, SHUT_WR) = 0  FIN: no more from us; now drain the request"
@@ -308,8 +304,7 @@ print(answered)
     # before the server reads them.
     hold_connection 127.0.0.1 "$PORT"
     local silent=$PEER_PID
-    poll_until "$WAIT_SECONDS" has_lines 101 '^accept\(3\) = [0-9]+  peer ' ||
-        fail "the silent client was not accepted"
+    wait_for_lines 101 '^accept\(3\) = [0-9]+  peer '
     assert_blocked_in recvfrom recv read
     start_hostile_clients 127.0.0.1 "$PORT"
     wait_for_hostile_clients
@@ -327,8 +322,7 @@ print(answered)
     assert_output "Hello there."
     # ... after all 106 were accepted, and each connection was closed.
     assert_equal "$(count_lines '^accept\(3\) = [0-9]+  peer ')" 107
-    poll_until "$WAIT_SECONDS" has_lines 107 '^close\(4\) = 0$' ||
-        fail "$(count_lines '^close\(4\) = 0$') connections closed, not 107"
+    wait_for_lines 107 '^close\(4\) = 0$'
     # The resets were narrated, not fatal.
     (($(count_lines '= -1 ECONNRESET \(Connection reset by peer\)$') >= 20)) ||
         fail "fewer than 20 resets narrated"

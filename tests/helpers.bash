@@ -40,6 +40,12 @@ bats_load_library bats-assert
 
 LABS_DIR=${LABS_DIR:-$BATS_TEST_DIRNAME/../labs}
 
+# Tests match other programs' messages (bash's "Connection refused"): in
+# English, whatever the user's locale. And curl talks to loopback directly,
+# whatever proxy the user's environment names.
+export LC_ALL=C
+unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY
+
 # Every wait is bounded: this many seconds unless a test says otherwise.
 WAIT_SECONDS=${WAIT_SECONDS:-5}
 # How often a wait looks again. Waits poll because the events they await
@@ -80,7 +86,7 @@ start_lab() {
 start_peer() {
     local out=$1
     shift
-    "$@" >"$out" 2>&1 3>&- 4>&- &
+    "$@" >"$out" 2>&1 </dev/null 3>&- 4>&- &
     PEER_PID=$!
     STARTED_PIDS+=("$PEER_PID")
 }
@@ -141,6 +147,23 @@ wait_for_line() {
     fi
 }
 
+# count_lines REGEX [FILE]: how many lines of FILE (default: the lab's
+# stdout) match. Bounded, in case a wrong lab floods its log.
+count_lines() {
+    timeout 5 grep -cE -- "$1" "${2:-$LAB_OUT}" || true
+}
+
+# at_least N REGEX: the lab's stdout has N or more lines matching.
+at_least() {
+    (($(count_lines "$2") >= $1))
+}
+
+# wait_for_lines N REGEX: wait (bounded) until N or more lines match.
+wait_for_lines() {
+    poll_until "$WAIT_SECONDS" at_least "$1" "$2" ||
+        fail "$(show_lab_output)only $(count_lines "$2") lines match /$2/, not $1"
+}
+
 # wait_for_port [FILE]: wait for "getsockname(FD) = ADDR:PORT" and print PORT.
 wait_for_port() {
     local file=${1:-$LAB_OUT}
@@ -156,6 +179,18 @@ syscall_numbers() {
     for name in "$@"; do printf 'SYS_%s\n' "$name"; done |
         "${CC:-cc}" -E -P -include sys/syscall.h - 2>/dev/null |
         grep -E '^[0-9]+$'
+}
+
+# syscall_numbers_file NAME...: a file of syscall_numbers NAME..., worked
+# out once per test file: running the preprocessor takes tens of
+# milliseconds, and some tests must look while a lab's short sleep lasts.
+syscall_numbers_file() {
+    local IFS=-
+    local file="$BATS_FILE_TMPDIR/syscall-numbers.$*"
+    if [[ ! -s $file ]]; then
+        syscall_numbers "$@" >"$file.new" && mv "$file.new" "$file"
+    fi
+    printf '%s\n' "$file"
 }
 
 # The state letter of a process (R running, S sleeping, Z zombie ...).
@@ -175,7 +210,10 @@ asleep_in_syscall() {
     local state number
     state=$(process_state "$pid") || return 1
     [[ $state == S ]] || return 1
-    number=$(cut -d' ' -f1 "/proc/$pid/syscall" 2>/dev/null) || return 1
+    # Read by this shell itself, the lab's parent: under Yama's ptrace_scope
+    # 1 (Ubuntu's default) only an ancestor may read /proc/PID/syscall, and
+    # a `cut` or `$(...)` would be the lab's sibling.
+    { read -r number _ <"/proc/$pid/syscall"; } 2>/dev/null || return 1
     local wanted
     for wanted in "$@"; do
         [[ $number == "$wanted" ]] && return 0
@@ -195,7 +233,9 @@ assert_blocked_in() {
         shift 2
     fi
     local numbers
-    mapfile -t numbers < <(syscall_numbers "$@")
+    local numbers_file
+    numbers_file=$(syscall_numbers_file "$@")
+    mapfile -t numbers <"$numbers_file"
     ((${#numbers[@]} > 0)) || fail "no system call numbers found for: $*"
     if ! poll_until "$WAIT_SECONDS" asleep_in_syscall "$pid" "${numbers[@]}"; then
         show_lab_output

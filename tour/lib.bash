@@ -1,6 +1,9 @@
 # tour/lib.bash - what the tour steps share. Each tour/NN-name.sh is sourced
 # in order by tour/run, from the top of the checkout, with these functions.
 
+# curl talks to loopback directly, whatever proxy the environment names.
+unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY
+
 TOUR_TMP=$(mktemp -d)
 TOUR_PIDS=()
 tour_cleanup() {
