@@ -8,6 +8,7 @@
 #   start_lab LAB ARGS...       start labs/LAB/NAME in the background
 #   wait_for_line REGEX         wait (bounded) for a line in its stdout
 #   wait_for_port               ... for the getsockname line; prints the port
+#   count_lines REGEX, wait_for_lines N REGEX   how many lines match; wait for N
 #   assert_blocked_in CALL...   it is asleep inside one of these system calls
 #   stop_lab [SIGNAL]           signal it, wait (bounded), set LAB_STATUS
 #   fd_count PID                how many descriptors a process has open
@@ -210,9 +211,9 @@ asleep_in_syscall() {
     local state number
     state=$(process_state "$pid") || return 1
     [[ $state == S ]] || return 1
-    # Read by this shell itself, the lab's parent: under Yama's ptrace_scope
-    # 1 (Ubuntu's default) only an ancestor may read /proc/PID/syscall, and
-    # a `cut` or `$(...)` would be the lab's sibling.
+    # Read by this shell itself, an ancestor of the lab: under Yama's
+    # ptrace_scope 1 (Ubuntu's default) only an ancestor may read
+    # /proc/PID/syscall, and a `cut` or `$(...)` would be the lab's sibling.
     { read -r number _ <"/proc/$pid/syscall"; } 2>/dev/null || return 1
     local wanted
     for wanted in "$@"; do
