@@ -234,10 +234,8 @@ write_is_refused() {
     assert_usage_error "count '' is not a number"
     run --separate-stderr run_lab 07-udp -n 1000000001
     assert_usage_error "count '1000000001' is out of range"
-    for option in a p b; do
-        run --separate-stderr run_lab 07-udp "-$option"
-        assert_usage_error "option -$option needs a value"
-    done
+    run --separate-stderr run_lab 07-udp -b
+    assert_usage_error "option -b needs a value"
     run --separate-stderr run_lab 07-udp extra
     assert_usage_error "unexpected argument 'extra'"
 }

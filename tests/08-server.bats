@@ -464,7 +464,7 @@ client.close()
     assert_usage_error "backlog '' is not a number"
     run --separate-stderr run_lab 08-server -n abc
     assert_usage_error "count 'abc' is not a number"
-    for option in a p b n; do
+    for option in b n; do
         run --separate-stderr run_lab 08-server "-$option"
         assert_usage_error "option -$option needs a value"
     done
