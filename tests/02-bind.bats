@@ -4,11 +4,6 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
-# in_time_wait PORT: a connection on local port PORT is in TIME_WAIT.
-in_time_wait() {
-    [[ $(ss -Htan state time-wait "$(local_end "$1")") == *"127.0.0.1:$1 "* ]]
-}
-
 # Start ./bind with ARGS and wait until it holds its address in pause().
 start_bound() {
     start_lab 02-bind "$@"

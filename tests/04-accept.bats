@@ -13,24 +13,6 @@ start_server() {
     wait_for_line '^accept\(3\) \.\.\.$'
 }
 
-# established_on PORT: how many connections on the server's side of PORT
-# are established (the accepted ones and those waiting in the queue alike).
-established_on() {
-    ss -Htn state established "$(local_end "$1")" | wc -l
-}
-
-# queued_and_established PORT QUEUED ESTABLISHED: the listener's queue holds
-# QUEUED connections, of which ESTABLISHED are still established.
-queued_and_established() {
-    [[ $(accept_queue "$1") == "$2 "* && $(established_on "$1") == "$3" ]]
-}
-
-# time_wait_on PORT: a finished connection on PORT is in TIME_WAIT on this
-# port's side: the side that closed first.
-time_wait_on() {
-    [[ -n $(ss -Htn state time-wait "$(local_end "$1")") ]]
-}
-
 # free_port: a port that no socket holds now: the kernel picks it for a
 # socket bound to port 0, which is then closed.
 free_port() {
@@ -125,7 +107,7 @@ greeted_from_free_port() {
     # 10 clients, 11 sockets on the server's port: the listener, plus one
     # established connection per client, all on port PORT: no new port.
     assert_equal "$(ss -Htln "$(local_end "$PORT")" | wc -l)" 1
-    assert_equal "$(established_on "$PORT")" 10
+    assert_equal "$(connected_on "$PORT")" 10
     local waiting_ports
     waiting_ports=$(ss -Htn state established "$(remote_end "$PORT")" |
         awk '{ sub(/.*:/, "", $3); print $3 }' | sort -n | paste -sd ' ')
@@ -213,7 +195,8 @@ greeted_from_free_port() {
     # FIN, then RST, while the connection waits in the queue: the server's
     # write() will fail with EPIPE, and the kernel will raise SIGPIPE.
     reset_connection --after-fin 127.0.0.1 "$PORT"
-    poll_until 5 queued_and_established "$PORT" 1 0 ||
+    # Still queued, and gone from the connections: the RST has landed.
+    poll_until 5 queued_and_connected "$PORT" 1 0 ||
         fail "the reset connection is not queued: $(accept_queue "$PORT")"
     resume_lab
     wait_for_line '^write\(4, "Hello there\.\\n", 13\) = -1 EPIPE \(Broken pipe\)$'
@@ -243,8 +226,8 @@ greeted_from_free_port() {
             readers+=("$CLIENT_FD")
         done
         reset_connection 127.0.0.1 "$PORT" 10
-        poll_until 5 queued_and_established "$PORT" 30 20 ||
-            fail "round $round: queue $(accept_queue "$PORT"), $(established_on "$PORT") established"
+        poll_until 5 queued_and_connected "$PORT" 30 20 ||
+            fail "round $round: queue $(accept_queue "$PORT"), $(connected_on "$PORT") connected"
         resume_lab
         wait_for_lines $((round * 30)) '^close\(4\) = 0$'
         for fd in "${readers[@]}"; do
@@ -270,7 +253,7 @@ greeted_from_free_port() {
     assert_equal "$LAB_STATUS" 0
     # The server closed first, so the server's side holds the connection in
     # TIME_WAIT, on the server's own port: accept() used no other port.
-    poll_until 5 time_wait_on "$PORT" || fail "no TIME_WAIT on port $PORT"
+    poll_until 5 in_time_wait "$PORT" || fail "no TIME_WAIT on port $PORT"
     run -0 ss -Htn state time-wait "$(local_end "$PORT")"
     assert_output --regexp "127\\.0\\.0\\.1:$PORT +127\\.0\\.0\\.1:$SOURCE_PORT"
     # A plain bind() would now fail with EADDRINUSE; SO_REUSEADDR gets past it.

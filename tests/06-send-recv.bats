@@ -78,6 +78,7 @@ bytes_to_fill_buffers() {
     assert_last_line "recv(4, ..."
     run -0 ss -Htn state established "$(local_end "$PORT")"
     assert_output --partial "127.0.0.1:$PORT"
+    read_lab_output
     refute_line --partial " = 0  EOF"
 }
 

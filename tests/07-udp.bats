@@ -180,8 +180,6 @@ write_is_refused() {
     # Every echo was sent "successfully" though the client read none of
     # them: sendto() waits for nobody and learns nothing of the receiver.
     assert_equal "$(count_lines '^sendto\(3, "x", 1, 0, .*\) = 1$')" "$expected"
-    read_lab_output
-    refute_line --partial "sendto(3, ..."
 }
 
 @test "sending to a port where nothing listens succeeds; a connected socket then learns ECONNREFUSED" {

@@ -25,11 +25,6 @@ queue_holds() {
     [[ $(accept_queue_length) == "$1" ]]
 }
 
-# Connect from this shell and say nothing: opens fd SILENT_FD.
-connect_silently() {
-    exec {SILENT_FD}<>"/dev/tcp/127.0.0.1/$PORT"
-}
-
 # The local port of this machine's one client connection to PORT.
 client_port() {
     ss -Htn state established "$(remote_end "$PORT")" | awk '{ n = split($3, a, ":"); print a[n] }'
@@ -161,22 +156,22 @@ print(repr(response.read()))
 
 @test "a request that arrives in pieces is read over several recv() calls, until its blank line" {
     start_server
-    connect_silently
+    open_client tcp "$PORT"    # connects, and says nothing yet
     wait_for_line '^recv\(4, \.\.\.$'
     # All but the last byte: the blank line is split, "\r\n\r" now, "\n"
     # later. (cat writes the file in one write(); bash's printf would write
     # a line at a time.)
     printf 'GET / HTTP/1.1\r\nHost: example\r\n\r' >"$BATS_TEST_TMPDIR/first-part"
-    cat "$BATS_TEST_TMPDIR/first-part" >&"$SILENT_FD"
+    cat "$BATS_TEST_TMPDIR/first-part" >&"$CLIENT_FD"
     wait_for_line '^recv\(4, "GET / HTTP/1\.1\\r\\nHost: example\\r\\n\\r", 8192, 0\) = 32  no blank line yet: read on$'
     # No answer yet: it is asleep in a second recv().
     wait_for_lines 2 '^recv\(4, \.\.\.$'
     assert_blocked_in recvfrom recv read
     read_lab_output
     refute_line --partial "send("
-    printf '\n' >&"$SILENT_FD"
-    run -0 timeout 5 cat <&"$SILENT_FD"
-    exec {SILENT_FD}>&-
+    printf '\n' >&"$CLIENT_FD"
+    run -0 timeout 5 cat <&"$CLIENT_FD"
+    close_client
     assert_line --index 0 $'HTTP/1.1 200 OK\r'
     assert_line --index -1 "Hello there."
     read_lab_output
@@ -185,7 +180,7 @@ print(repr(response.read()))
 
 @test "head-of-line blocking: a silent client holds the server in recv() and the next waits in the accept queue" {
     start_server
-    connect_silently
+    open_client tcp "$PORT"    # connects, and says nothing yet
     wait_for_line '^recv\(4, \.\.\.$'
     # The server took the silent client as fd 4 and sleeps in recv() on it.
     local silent_port
@@ -207,9 +202,9 @@ print(repr(response.read()))
 
     # The first client speaks: it is answered, then the second is accepted
     # and answered too.
-    printf 'GET / HTTP/1.1\r\n\r\n' >&"$SILENT_FD"
-    run -0 timeout 5 cat <&"$SILENT_FD"
-    exec {SILENT_FD}>&-
+    printf 'GET / HTTP/1.1\r\n\r\n' >&"$CLIENT_FD"
+    run -0 timeout 5 cat <&"$CLIENT_FD"
+    close_client
     assert_line --index -1 "Hello there."
     wait_for_exit "$second"
     assert_equal "$LAB_STATUS" 0
@@ -333,7 +328,7 @@ print(answered)
 
 @test "a client that resets before it is served: send() fails with ECONNRESET, narrated, and the server goes on" {
     start_server
-    connect_silently
+    open_client tcp "$PORT"    # connects, and says nothing yet
     wait_for_line '^recv\(4, \.\.\.$'
     assert_blocked_in recvfrom recv read
     # While the server waits on the silent client, another connects, sends
@@ -345,7 +340,7 @@ client.sendall(b"GET / HTTP/1.1\r\n\r\n")
 client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 client.close()
 ' "$PORT"
-    exec {SILENT_FD}>&-
+    close_client
     # The server reads that request (the bytes came before the reset), and
     # its answer meets the reset.
     wait_for_line '^send\(4, \.\.\., 97, 0\) = -1 ECONNRESET \(Connection reset by peer\)$'
@@ -383,11 +378,11 @@ client.close()
 
 @test "SIGINT while it waits in recv() on a client: EINTR, both sockets closed, exit 0" {
     start_server
-    connect_silently
+    open_client tcp "$PORT"    # connects, and says nothing yet
     wait_for_line '^recv\(4, \.\.\.$'
     assert_blocked_in recvfrom recv read
     stop_lab INT
-    exec {SILENT_FD}>&-
+    close_client
     assert_equal "$LAB_STATUS" 0
     read_lab_output
     assert_line --index -3 "recv(4, ..., 8192, 0) = -1 EINTR (Interrupted system call)"
@@ -421,10 +416,10 @@ client.close()
     # A client that closes only after the server has: the server's side is
     # the one that waits out TIME_WAIT, on the server's own port. (curl
     # may hang up first, as soon as it has Content-Length bytes.)
-    connect_silently
-    printf 'GET / HTTP/1.1\r\n\r\n' >&"$SILENT_FD"
-    run -0 timeout 5 cat <&"$SILENT_FD"
-    exec {SILENT_FD}>&-
+    open_client tcp "$PORT"    # connects, and says nothing yet
+    printf 'GET / HTTP/1.1\r\n\r\n' >&"$CLIENT_FD"
+    run -0 timeout 5 cat <&"$CLIENT_FD"
+    close_client
     wait_for_exit
     run -0 ss -Htan state time-wait "$(local_end "$PORT")"
     assert_output --partial "127.0.0.1:$PORT"

@@ -22,6 +22,7 @@
 #                               (default 127.0.0.1), never the port alone
 #   accept_queue PORT [ADDR]    ss's "QUEUED BACKLOG" for the listener on PORT
 #   queued_and_connected PORT Q C   Q queued, C not reset (connected_on PORT)
+#   in_time_wait PORT [ADDR]    a connection on ADDR:PORT is in TIME_WAIT
 #   suspend_lab, resume_lab     SIGSTOP (waiting until stopped), SIGCONT
 #   open_client tcp|udp PORT    a socket of the test's own shell (bash /dev/tcp, /dev/udp)
 #   close_client                ... closed again (TCP: FIN, or RST with unread bytes)
@@ -112,21 +113,24 @@ strace_lab() {
         "$(lab_binary "$lab")" "$@" >"$BATS_TEST_TMPDIR/narration" 3>&- 4>&-
 }
 
-# poll_until SECONDS COMMAND...: run COMMAND until it succeeds; fail after
-# SECONDS. Returns COMMAND's success, never loops for ever.
+# poll_until SECONDS COMMAND...: run COMMAND until it succeeds; fail once
+# SECONDS (e.g. 5 or 0.9) have passed by the clock, however long each try
+# took. Returns COMMAND's success, never loops for ever.
 poll_until() {
-    local seconds=$1
+    # $EPOCHREALTIME without its decimal point: now, in microseconds.
+    local deadline=$((${EPOCHREALTIME//[!0-9]/} + $(microseconds "$1")))
     shift
-    local deadline=$((SECONDS + ${seconds%.*} + 1)) tries=0
-    local max_tries
-    max_tries=$(awk -v s="$seconds" -v i="$POLL_INTERVAL" 'BEGIN { printf "%d", s / i }')
     until "$@"; do
-        tries=$((tries + 1))
-        if ((tries >= max_tries || SECONDS > deadline)); then
-            return 1
-        fi
+        ((${EPOCHREALTIME//[!0-9]/} < deadline)) || return 1
         sleep "$POLL_INTERVAL"
     done
+}
+
+# microseconds SECONDS: "0.9" -> 900000, "5" -> 5000000.
+microseconds() {
+    local whole=${1%.*} fraction=000000
+    [[ $1 == *.* ]] && fraction=${1#*.}000000
+    echo $((10#${whole:-0} * 1000000 + 10#${fraction:0:6}))
 }
 
 # Show what a lab printed: for failure messages.
@@ -518,6 +522,12 @@ end_peer() {
 # client's FIN. A connection the client reset is gone from the list.
 connected_on() {
     ss -Htn state established state close-wait "$(local_end "$1")" | wc -l
+}
+
+# in_time_wait PORT [ADDR]: a finished connection whose local end is
+# ADDR:PORT is in TIME_WAIT: this end closed first.
+in_time_wait() {
+    [[ -n $(ss -Htn state time-wait "$(local_end "$@")") ]]
 }
 
 # queued_and_connected PORT QUEUED CONNECTED: the listener on PORT holds
