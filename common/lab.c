@@ -46,6 +46,7 @@ static const struct {
     {EMSGSIZE, "EMSGSIZE"},       {ENETDOWN, "ENETDOWN"},
     {ENETUNREACH, "ENETUNREACH"}, {ENFILE, "ENFILE"},
     {ENOBUFS, "ENOBUFS"},         {ENOENT, "ENOENT"},
+    {ENONET, "ENONET"},
     {ENOMEM, "ENOMEM"},           {ENOPROTOOPT, "ENOPROTOOPT"},
     {ENOTCONN, "ENOTCONN"},       {ENOTSOCK, "ENOTSOCK"},
     {EOPNOTSUPP, "EOPNOTSUPP"},   {EPERM, "EPERM"},
@@ -114,6 +115,15 @@ _Noreturn void usage_error(const char *format, ...)
     va_end(arguments);
     fprintf(stderr, "\n%s", usage_text);
     exit(2);
+}
+
+int only_this_connection_failed(int errnum)
+{
+    /* Linux hands a network error that hit a queued connection to the
+     * accept() that takes it (accept(2), "Error handling"). */
+    return errnum == ECONNABORTED || errnum == EPROTO || errnum == ENETDOWN ||
+           errnum == ENOPROTOOPT || errnum == EHOSTDOWN || errnum == EHOSTUNREACH ||
+           errnum == ENONET || errnum == EOPNOTSUPP || errnum == ENETUNREACH;
 }
 
 _Noreturn void usage_bad_option(int getopt_result)

@@ -63,6 +63,12 @@ _Noreturn void die(const char *call_format, ...) PRINTF_LIKE(1, 2);
  * Uses the current errno. stdout: "accept(3) = -1 EINTR (Interrupted system call)" */
 void narrate_failure(const char *call_format, ...) PRINTF_LIKE(1, 2);
 
+/* After a failed accept(): true for the errors that concern only the one
+ * connection being accepted (ECONNABORTED: the client gave up while queued;
+ * a network error that hit it). accept(2) asks servers to go on to the next
+ * client after these, as after EINTR. */
+int only_this_connection_failed(int errnum);
+
 /* Bad usage: "bind: MESSAGE" and the usage on stderr, then exit(2). */
 _Noreturn void usage_error(const char *format, ...) PRINTF_LIKE(1, 2);
 

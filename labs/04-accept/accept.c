@@ -99,17 +99,6 @@ static void write_all(int conn_fd, const char *reply, size_t length)
     }
 }
 
-/* accept() failures that concern only the one connection being accepted:
- * Linux reports a network error that hit a queued connection through the
- * accept() that takes it (see accept(2), "Error handling"). A server goes on
- * to the next client after these. */
-static int only_this_connection_failed(int error)
-{
-    return error == ECONNABORTED || error == EPROTO || error == ENETDOWN ||
-           error == ENOPROTOOPT || error == EHOSTDOWN || error == EHOSTUNREACH ||
-           error == ENONET || error == EOPNOTSUPP || error == ENETUNREACH;
-}
-
 int main(int argc, char *argv[])
 {
     const char *address_text = DEFAULT_ADDRESS;

@@ -105,20 +105,19 @@ static void print_data_call(const char *call, int fd, const char *bytes,
     printf(", %zu, 0)", size);
 }
 
-/* Does bytes[from, end) finish a blank line, the end of the headers? HTTP
- * ends each line with CR LF, so the headers end at "\r\n\r\n". Like most
- * servers we are lenient and also take a bare LF as a line end (RFC 9112,
- * 2.2): so we look for a LF followed by an empty line, "\n\n" or "\n\r\n".
- * `from` may start up to two bytes before the newest recv's bytes, because
- * the end can be split across two recv() calls. */
-static int has_blank_line(const char *bytes, size_t from, size_t end)
+/* Do the first `length` bytes of the request hold a blank line, the end of
+ * the headers? HTTP ends each line with CR LF, so the headers end at
+ * "\r\n\r\n". Like most servers we are lenient and also take a bare LF as a
+ * line end (RFC 9112, 2.2): so we look for a LF followed by an empty line,
+ * "\n\n" or "\n\r\n". */
+static int has_blank_line(const char *bytes, size_t length)
 {
-    for (size_t i = from; i < end; i++) {
+    for (size_t i = 0; i < length; i++) {
         if (bytes[i] != '\n')
             continue;
-        if (i + 1 < end && bytes[i + 1] == '\n')
+        if (i + 1 < length && bytes[i + 1] == '\n')
             return 1;
-        if (i + 2 < end && bytes[i + 1] == '\r' && bytes[i + 2] == '\n')
+        if (i + 2 < length && bytes[i + 1] == '\r' && bytes[i + 2] == '\n')
             return 1;
     }
     return 0;
@@ -156,9 +155,10 @@ static enum request_end read_request(int conn_fd, char request[REQUEST_LIMIT])
             return REQUEST_ABANDONED;
         }
 
-        size_t search_from = used >= 2 ? used - 2 : 0;
+        /* Search all that has come so far, not just this recv's bytes: the
+         * blank line may be split between two recv() calls. */
         used += (size_t)received;
-        if (has_blank_line(request, search_from, used)) {
+        if (has_blank_line(request, used)) {
             printf(" = %zd  a blank line: the request is complete\n", received);
             return REQUEST_COMPLETE;
         }
@@ -264,21 +264,6 @@ static void discard_rest_of_request(int conn_fd, char buffer[REQUEST_LIMIT])
            DISCARD_LIMIT);
 }
 
-/* accept() errors that belong to one connection, not to the server: the
- * client gave up between the handshake and accept(), or the network failed
- * under it. accept(2) asks servers to go on after these. */
-static int is_peer_error(int errnum)
-{
-    switch (errnum) {
-    case ECONNABORTED: case EPROTO: case ENETDOWN: case ENOPROTOOPT:
-    case EHOSTDOWN: case ENONET: case EHOSTUNREACH: case EOPNOTSUPP:
-    case ENETUNREACH:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 int main(int argc, char *argv[])
 {
     const char *address_text = DEFAULT_ADDRESS;
@@ -378,10 +363,11 @@ int main(int argc, char *argv[])
         printf("accept(%d) ...\n", listen_fd);
         int conn_fd = accept(listen_fd, (struct sockaddr *)&peer, &peer_length);
         if (conn_fd == -1) {
-            if (errno != EINTR && !is_peer_error(errno))
-                die("accept(%d)", listen_fd);
-            narrate_failure("accept(%d)", listen_fd);
-            continue;               /* EINTR: the loop sees stop_requested */
+            if (errno == EINTR || only_this_connection_failed(errno)) {
+                narrate_failure("accept(%d)", listen_fd);
+                continue;           /* the loop checks stop_requested */
+            }
+            die("accept(%d)", listen_fd);
         }
         clients++;
         char peer_text[ADDRESS_TEXT_SIZE];
