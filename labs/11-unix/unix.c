@@ -339,10 +339,10 @@ static void serve_stream(int listen_fd, long count)
 
         /* Who is it? The kernel recorded the client's process id, user id
          * and group id when it called connect(), and hands them over on
-         * request: the peer cannot lie about them (only a privileged one
-         * can send others). Servers use this to decide what a client may
-         * do (systemd, D-Bus, PostgreSQL's "peer" authentication). A TCP
-         * peer is an address and a port; nothing more can be known. */
+         * request: the client does not send them and cannot choose them.
+         * Servers use this to decide what a client may do (systemd, D-Bus,
+         * PostgreSQL's "peer" authentication). A TCP peer is an address
+         * and a port; nothing more can be known. */
         struct ucred credentials;
         socklen_t credentials_length = sizeof credentials;
         if (getsockopt(conn_fd, SOL_SOCKET, SO_PEERCRED, &credentials,
