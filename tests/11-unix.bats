@@ -91,6 +91,34 @@ as_nobody() {
     wait_for_line "^getsockopt\\($FD, SOL_SOCKET, SO_PEERCRED\\) = 0  pid=$PEER_PID uid=65534 gid=65534\$"
 }
 
+@test "no handshake on the wire: with the accept queue full (backlog + 1), a client sleeps inside connect until accept makes room" {
+    start_server
+    local backlog
+    backlog=$(listed "$SOCK" | awk '{ print $4 }')
+    # Stopped, it accepts nothing: backlog + 1 silent clients fill its queue.
+    suspend_lab
+    local i
+    for ((i = 0; i <= backlog; i++)); do
+        start_peer "$BATS_TEST_TMPDIR/holder.$i.out" nc -U -d "$SOCK"
+    done
+    poll_until 5 queued $((backlog + 1)) || fail "queue: $(listed "$SOCK")"
+    # One more: its connect() neither fails nor is retried later, as TCP's
+    # would be: it sleeps in the kernel (perl itself is PEER_PID here).
+    start_peer "$BATS_TEST_TMPDIR/late.out" perl -MSocket=:all -e '
+        alarm 30;
+        socket(my $client, PF_UNIX, SOCK_STREAM, 0) or die "socket: $!\n";
+        connect($client, pack_sockaddr_un($ARGV[0])) or die "connect: $!\n";
+        $| = 1;
+        print "connected\n";
+        sleep 30;' "$SOCK"
+    assert_blocked_in -p "$PEER_PID" connect
+    refute grep -q connected "$BATS_TEST_TMPDIR/late.out"
+    # The lab takes the first client off the queue: room for one more.
+    resume_lab
+    wait_for_line '^connected$' "$BATS_TEST_TMPDIR/late.out"
+    wait_for_line "^accept\\($FD\\) = $FD  peer "
+}
+
 @test "a stream client's bytes come back; recv returns what arrived, 0 at EOF, and the lab serves the next" {
     start_server
     run -0 unix_connect "$SOCK" "hello there"
