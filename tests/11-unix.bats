@@ -9,6 +9,11 @@ load helpers-unix
 
 # A descriptor number, where the number is not the lesson.
 FD='[0-9]+'
+# The start of a stream read or write, as recv()/send() or read()/write():
+# "recv(4, "hi", 2048" ($RECV, then the flags as $FLAGS: ", 0" or nothing).
+RECV="(recv|read)\\($FD, "
+SEND="(send|write)\\($FD, "
+FLAGS='(, 0)?'
 
 setup() {
     socket_dir
@@ -125,9 +130,9 @@ as_nobody() {
     assert_output "hello there"
     wait_for_line "^close\\($FD\\) = 0\$"
     read_lab_output
-    assert_line --regexp "^recv\\($FD, \"hello there\", [0-9]+, 0\\) = 11\$"
-    assert_line --regexp "^(send|write)\\($FD, \"hello there\", 11(, 0)?\\) = 11\$"
-    assert_line --regexp "^recv\\($FD, \"\", [0-9]+, 0\\) = 0  EOF"
+    assert_line --regexp "^$RECV\"hello there\", [0-9]+$FLAGS\\) = 11\$"
+    assert_line --regexp "^$SEND\"hello there\", 11$FLAGS\\) = 11\$"
+    assert_line --regexp "^$RECV\"\", [0-9]+$FLAGS\\) = 0  EOF"
     assert_blocked_in accept accept4
     run -0 unix_connect "$SOCK" "again"
     assert_output "again"
@@ -166,7 +171,7 @@ as_nobody() {
     stop_lab INT
     assert_equal "$LAB_STATUS" 0
     read_lab_output
-    assert_line --regexp "^recv\\($FD, .*\\) = -1 EINTR "
+    assert_line --regexp "^$RECV.*\\) = -1 EINTR "
     assert_line --index -1 "unlink(\"$SOCK\") = 0"
     [[ ! -e $SOCK ]] || fail "the socket file is still there"
 }
@@ -333,8 +338,8 @@ unix_connect_as_nobody() {
     child=$(sed -nE 's/^fork\(\) = ([0-9]+)$/\1/p' "$LAB_OUT")
     STARTED_PIDS+=("$child")
     # They talk, each way, through the pair.
-    wait_for_line "^\\[pid $child\\] recv\\($FD, \"hello, child\\\\n\", [0-9]+, 0\\) = 13\$"
-    wait_for_line "^recv\\($FD, \"hello, parent\\\\n\", [0-9]+, 0\\) = 14\$"
+    wait_for_line "^\\[pid $child\\] $RECV\"hello, child\\\\n\", [0-9]+$FLAGS\\) = 13\$"
+    wait_for_line "^$RECV\"hello, parent\\\\n\", [0-9]+$FLAGS\\) = 14\$"
     # The parent opens the FIFO (waiting for a writer: this one).
     wait_for_line "^open\\(\"$fifo\", O_RDONLY\\) \\.\\.\\."
     # (Read-write: opening a FIFO so never waits, and this shell cannot hang.)
@@ -441,8 +446,8 @@ no_fd_to() {
     assert_line "half-close: sent 0 bytes, received 0, then EOF"
     assert_line --regexp '^garbage: sent 1048576 bytes, received [0-9]+, then '
     read_lab_output
-    assert_line --regexp "^send\\($FD, .*\\) = -1 EPIPE "
-    assert_line --regexp "^recv\\($FD, .*\\) = -1 ECONNRESET "
+    assert_line --regexp "^$SEND.*\\) = -1 EPIPE "
+    assert_line --regexp "^$RECV.*\\) = -1 ECONNRESET "
     wait_for_lines 5 "^accept\\($FD\\) = "
     assert_blocked_in accept accept4
     assert_equal "$(fd_count "$LAB_PID")" "$fds_before"
