@@ -107,3 +107,22 @@ assert_clean() {
     assert_output "Hello there."
     assert_clean
 }
+
+@test "11-unix: a stream client echoed, a datagram answered, a descriptor passed" {
+    local sock="$BATS_TEST_TMPDIR/lab.sock"
+    start_checked 11-unix -s "$sock" -n 1
+    wait_for_line '^accept\([0-9]+\) \.\.\.$'
+    run -0 timeout 10 nc -NU "$sock" <<<"echo me"
+    assert_output "echo me"
+    assert_clean
+    start_checked 11-unix -s "$sock" -t dgram -n 1
+    wait_for_line '^recvfrom\([0-9]+, \.\.\.$'
+    run -0 timeout 10 nc -uU -W 1 "$sock" <<<"datagram"
+    assert_output "datagram"
+    assert_clean
+    # The parent and the forked child both run under valgrind, into one log.
+    printf 'passed\n' >"$BATS_TEST_TMPDIR/file"
+    start_checked 11-unix -P "$BATS_TEST_TMPDIR/file"
+    assert_clean
+    run -0 grep -cE '^\[pid [0-9]+\] read\([0-9]+, "passed\\n", [0-9]+\) = 7$' "$LAB_OUT"
+}
