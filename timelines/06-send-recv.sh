@@ -1,3 +1,5 @@
+# shellcheck shell=bash disable=SC2154
+# (SC2154: the FIFO variables are set by open_fifo, in timelines/lib.bash)
 # 06-send-recv: recv() wakes at the first byte; send() sleeps while the
 # buffers are full, until the client reads.
 lane echo labs/06-send-recv/send-recv -p 0

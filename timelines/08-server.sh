@@ -1,3 +1,5 @@
+# shellcheck shell=bash disable=SC2154
+# (SC2154: the FIFO variables are set by open_fifo, in timelines/lib.bash)
 # 08-server: head-of-line blocking. A client that connects and says nothing
 # holds the server asleep in recv(); curl connects at once all the same and
 # waits in the accept queue until the first client is served.
@@ -14,7 +16,9 @@ for ((tries = 0; tries < 250; tries++)); do
     sleep 0.02
 done
 printf 'GET / HTTP/1.1\r\n\r\n' >&"$request"
-exec {request}>&-          # nc reads EOF from its stdin: it shuts down its side
+await server '^close\(4\) = 0$'
+await nc 'Hello there\.'
+exec {request}>&-          # nc reads EOF from its stdin, and ends
 end_lane nc
 end_lane curl
 end_lane server

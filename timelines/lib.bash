@@ -51,7 +51,12 @@ lane() {
     # ties a connection's two ends together across lanes.
     # The shell writes its pid, then becomes COMMAND (exec keeps the pid).
     (
-        for fd in "${FIFO_FDS[@]}"; do exec {fd}>&-; done
+        # Nothing but stdin, stdout and stderr: not the scenario's FIFO ends,
+        # nor what the caller had open (bats' fd 3), so that fd numbers are
+        # the same in every run and nobody waits for a lane to close them.
+        for fd in "${FIFO_FDS[@]}" $(ls /proc/$BASHPID/fd); do
+            ((fd > 2)) && exec {fd}>&- 2>/dev/null
+        done
         exec strace -f -ttt -T -yy -q -s 1024 -e "$TIMELINE_CALLS" -o "$TIMELINE_DIR/$name.trace" \
             bash -c 'echo $$ >"$0"; exec "$@"' "$pid_file" "$@"
     ) >"$TIMELINE_DIR/$name.out" 2>&1 <"${LANE_STDIN:-/dev/null}" &
@@ -63,7 +68,8 @@ lane() {
         ((tries++ < 500)) || { echo "timeline: lane '$name' did not start" >&2; return 1; }
         sleep 0.01
     done
-    LANE_PID=$(<"$pid_file")
+    LANE_PID=$(<"$pid_file")   # for the scenario
+    export LANE_PID
 }
 
 lane_run() {
