@@ -178,7 +178,7 @@ def lab_page(out, names, lab, links):
     plain, highlighted = source_lines(source)
     rel = os.path.relpath(source, ROOT)
     # The timeline links to itself at full size, and is the page's #timeline.
-    notes_html = re.sub(r'(<img src="(pictures/[^"]+\.svg)"[^>]*>)',
+    notes_html = re.sub(r'(<img src="(pictures/%s\.svg)"[^>]*>)' % re.escape(lab),
                         r'<a class="timeline" id="timeline" href="\2">\1</a>', notes_html, count=1)
     rows, tail = rows_of(notes_html, plain, highlighted)
     body = ['<header class="lab"><p>%s · notes: <code>docs/%s.md</code> · source: '

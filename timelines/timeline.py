@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """timelines/timeline.py: a lab's run, traced by strace, drawn as a timeline.
 
-    timeline.py draw TRACES_DIR OUT.svg        draw the picture
+    timeline.py draw TRACES_DIR OUT.svg ...    draw the picture(s)
     timeline.py structure SVG                  print its lanes and calls
     timeline.py check-narration SVG TRACES_DIR every "..." line has its bar
 
@@ -713,8 +713,9 @@ def check_narration(path, traces):
 
 
 def main(argv):
-    if len(argv) == 4 and argv[1] == 'draw':
-        draw(argv[2], argv[3])
+    if len(argv) >= 4 and len(argv) % 2 == 0 and argv[1] == 'draw':
+        for traces, out in zip(argv[2::2], argv[3::2]):   # matplotlib loads once
+            draw(traces, out)
     elif len(argv) == 3 and argv[1] == 'structure':
         print('\n'.join(structure(argv[2])))
     elif len(argv) == 4 and argv[1] == 'check-narration':
