@@ -105,7 +105,7 @@ docs/pictures/%.svg: docs/pictures/%.dot
 
 site:
 	@tests/ensure-tools site
-	site/build _site
+	"$$(timelines/python)" site/build.py _site
 
 check-site: all
 	@tests/ensure-tools browser

@@ -28,6 +28,8 @@ from pygments.lexers import get_lexer_by_name
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MARKER = re.compile(r'<!-- source: (.*?) -->')
+FIGURE = re.compile(r'<p>(?:<a [^>]*>)?<img src="pictures/[^"]+"[^>]*>(?:</a>)?</p>\s*'
+                    r'(?:<p><em>What to look at:.*?</em></p>)?', re.S)
 HEADING = re.compile(r'(<h([23])[^>]*>.*?</h\2>)', re.S)
 
 
@@ -186,11 +188,17 @@ def lab_page(out, names, lab, links):
             '<code>tests/%s.bats</code></a></p></header>' % (lab, lab, rel, lab, lab),
             '<main class="walk" id="source">']
     for n, (chunk, start, end) in enumerate(rows):
+        # A picture is too wide for the notes' column: it follows its row,
+        # the page's whole width, with its caption.
+        figures = FIGURE.findall(chunk)
+        chunk = FIGURE.sub('', chunk)
         code = ''.join('<span class="line" id="L%d"><a class="ln" href="#L%d">%d</a>%s\n</span>'
                        % (k + 1, k + 1, k + 1, highlighted[k]) for k in range(start, end))
         body.append('<section class="row" id="row-%d"><div class="notes">%s</div>'
                     '<div class="code"><pre class="highlight">%s</pre></div></section>'
                     % (n, chunk, code))
+        for figure in figures:
+            body.append('<section class="figure">%s</section>' % figure)
     body.append('</main>')
     body.append('<div class="wide">%s</div>' % tail)
     os.makedirs(os.path.join(out, 'files', 'tests'), exist_ok=True)

@@ -295,6 +295,11 @@ def trace_label(call):
         inner += ', %s:%s' % (m.group(2) or '[%s]' % m.group(3), m.group(1))
     if call.name == 'socket':
         inner = ', '.join(call.args.split(', ')[:2])
+    if call.name == 'getsockopt' and 'SO_ERROR' in call.args:
+        error = re.search(r'SO_ERROR, \[([A-Z0-9]+)\]', call.args)
+        inner += ', SO_ERROR'
+        if error and error.group(1) != '0':
+            value += '  [%s]' % error.group(1)   # what the non-blocking connect() got
     if call.name == 'shutdown':
         inner += ', ' + call.args.split(', ')[-1]
     return '%s(%s) = %s' % (call.name, inner, value)
@@ -339,14 +344,13 @@ def find_wakes(lanes):
         by_pid.setdefault((c.lane, c.pid), []).append(c)
 
     def connected(c):
-        """When a connect()ing socket's handshake was done: the connect's
-        return, or for a non-blocking one the wait that saw it writable."""
+        """The connect() whose handshake completed, if it did."""
         if not c.value().startswith('-1'):
             return c
-        if 'EINPROGRESS' not in c.result:
-            return None
-        later = [d for d in by_pid[(c.lane, c.pid)] if d.start >= c.end and d.name in WAITS]
-        return later[0] if later else None
+        # Non-blocking (nc, curl): on loopback the handshake is done by the
+        # time connect() returns EINPROGRESS; the wait that follows only
+        # learns it. The connect() is the event.
+        return c if 'EINPROGRESS' in c.result else None
 
     def peers(local, remote, kinds, exclude_lane):
         for d in everything:
@@ -565,6 +569,7 @@ def draw(traces, out):
             j = index[id(source)]
             tail_t = min(source.end, c.end)
             tail = (X(j) + BAR_W / 2, Y(tail_t) if source.asleep else Y(source.start) + 0.2)
+            tail = (tail[0], min(tail[1], head[1]))   # never back in time
             ax.add_patch(FancyArrowPatch(
                 tail, head, arrowstyle='-|>', mutation_scale=9, color=color, lw=1.1,
                 linestyle=':' if kind == 'queued' else '-', zorder=6,

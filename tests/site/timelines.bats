@@ -77,3 +77,24 @@ sys.exit(1 if missing or not bars else 0)' "$picture"
     grep -o '<g id="call-0-[0-9]*"[^>]*>' "$FRESH/04-accept.svg"
     [[ $output == 2 ]]
 }
+
+@test "the checks can fail: a bar moved off its narration line, or a call left out, is caught" {
+    # The "..." check, on 04's picture with its first accept() bar moved
+    # before the listen line (as a lab printing "accept(3) ..." late draws it).
+    sed '0,/data-call="accept(3) = 4"/s/\(data-call="accept(3) = 4"[^>]*data-line="\)[0-9]*"/\10"/' \
+        "$FRESH/04-accept.svg" >"$BATS_TEST_TMPDIR/moved.svg"
+    ! cmp -s "$FRESH/04-accept.svg" "$BATS_TEST_TMPDIR/moved.svg"
+    run "$PYTHON" timelines/timeline.py check-narration "$BATS_TEST_TMPDIR/moved.svg" "$TRACES/04-accept"
+    [[ $status == 1 && $output == *'line 6 "accept(3) ..."'* ]]
+    # The structure, on the same picture without its server's write() bars.
+    "$PYTHON" -c 'import sys, xml.etree.ElementTree as ET
+tree = ET.parse(sys.argv[1])
+for parent in tree.iter():
+    for g in list(parent):
+        if (g.get("data-call") or "").startswith("write(4"):
+            parent.remove(g)
+tree.write(sys.argv[2])' "$FRESH/04-accept.svg" "$BATS_TEST_TMPDIR/dropped.svg"
+    run diff <("$PYTHON" timelines/timeline.py structure "$FRESH/04-accept.svg") \
+        <("$PYTHON" timelines/timeline.py structure "$BATS_TEST_TMPDIR/dropped.svg")
+    [[ $status == 1 ]]
+}
