@@ -83,7 +83,7 @@ sys.exit(1 if missing or not bars else 0)' "$picture"
     # before the listen line (as a lab printing "accept(3) ..." late draws it).
     sed '0,/data-call="accept(3) = 4"/s/\(data-call="accept(3) = 4"[^>]*data-line="\)[0-9]*"/\10"/' \
         "$FRESH/04-accept.svg" >"$BATS_TEST_TMPDIR/moved.svg"
-    ! cmp -s "$FRESH/04-accept.svg" "$BATS_TEST_TMPDIR/moved.svg"
+    run ! cmp -s "$FRESH/04-accept.svg" "$BATS_TEST_TMPDIR/moved.svg"
     run "$PYTHON" timelines/timeline.py check-narration "$BATS_TEST_TMPDIR/moved.svg" "$TRACES/04-accept"
     [[ $status == 1 && $output == *'line 6 "accept(3) ..."'* ]]
     # The structure, on the same picture without its server's write() bars.
