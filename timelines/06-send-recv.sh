@@ -29,9 +29,9 @@ LANE_STDIN=$TIMELINE_DIR/go lane reader perl -MIO::Socket::INET -e '
     <STDIN>;                                  # read nothing until told
     1 while sysread($client, my $bytes, 1 << 20);
 ' "127.0.0.1:$port"
-# The server sleeps in send() once it prints a "..." line and stays in state S.
+# The server sleeps in send() once it prints a "send(..." line and stays in state S.
 for ((tries = 0; tries < 500; tries++)); do
-    [[ $(tail -n 1 "$TIMELINE_DIR/flood.out") == *' ...' &&
+    [[ $(tail -n 1 "$TIMELINE_DIR/flood.out") == 'send('*' ...' &&
         $(cut -d' ' -f3 "/proc/$(<"$TIMELINE_DIR/flood.pid")/stat") == S ]] && break
     sleep 0.02
 done

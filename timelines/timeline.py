@@ -30,7 +30,7 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
-ASLEEP_MS = 10.0     # strace -T time at or above which a blocking call slept
+ASLEEP_MS = 10.0     # without a waking event: the strace -T time that means asleep
 GAP_MS = 200.0       # longer idle gaps are marked as cut short
 
 NETWORK = {'socket', 'socketpair', 'bind', 'listen', 'accept', 'accept4', 'connect',
@@ -79,7 +79,17 @@ class Call:
 
     @property
     def asleep(self):
-        return self.name in BLOCKING and self.duration_ms >= ASLEEP_MS
+        """It slept if what woke it happened after it began (the client
+        connected, the bytes were sent, the signal came while it was in the
+        call): it could not have returned sooner. Without such an event
+        (connect() waiting for the other kernel, a timeout), if strace -T
+        timed it at ASLEEP_MS or more."""
+        if self.name not in BLOCKING:
+            return False
+        if self.wake:
+            kind, source = self.wake
+            return (source[1] if kind == 'signal' else source.start) > self.start
+        return self.duration_ms >= ASLEEP_MS
 
     def value(self):
         """The return value as the program sees it: '4', '-1 EINTR' ..."""
@@ -372,9 +382,9 @@ def find_wakes(lanes):
             for d in peers(local, remote, {'connect'}, None):
                 done = connected(d)
                 if done:
-                    c.wake = ('connect' if c.asleep or done.end >= c.start else 'queued', done)
+                    c.wake = ('connect' if done.start > c.start else 'queued', done)
             continue
-        if not c.asleep or not remote and c.name not in WAITS:
+        if c.name not in BLOCKING or not remote and c.name not in WAITS:
             continue
         if c.name in RECEIVES:
             kinds = SENDS if not value.startswith('-1') and value != '0' else {'close', 'shutdown'}
@@ -562,6 +572,8 @@ def draw(traces, out):
             if not c.wake:
                 continue
             kind, source = c.wake
+            if not c.asleep and kind != 'queued':
+                continue   # it returned at once: what it found was there before
             color = COLORS[kind]
             head = (X(i) + BAR_W / 2, Y(c.end) if c.asleep else Y(c.start) + 0.2)
             if kind == 'signal':
@@ -597,7 +609,7 @@ def draw(traces, out):
     kx = 0.15
     ax.add_patch(Rectangle((kx, ky - 0.4), BAR_W, 0.8, facecolor='#cfe3f7', edgecolor='#1f5f9f',
                            hatch='////', lw=0.6))
-    ax.text(kx + 0.2, ky, 'asleep in the call (≥ %g ms inside, strace -T)' % ASLEEP_MS, va='center', fontsize=7)
+    ax.text(kx + 0.2, ky, 'asleep in the call: what woke it came after it began', va='center', fontsize=7)
     ax.add_patch(Rectangle((kx + 2.75, ky - 0.4), BAR_W, 0.8, facecolor='#333333', lw=0))
     ax.text(kx + 2.95, ky, 'ran and returned', va='center', fontsize=7)
     ax.text(kx, ky + 1.4, 'woken by:', va='center', fontsize=7)
