@@ -188,8 +188,17 @@ def parse_trace(path, lane, peer=False):
     for pid, name, args, result, start, duration in raw:
         if name == 'execve' and not result.startswith('-1'):
             last_exec[pid] = start
+    # strace -T counts the time in the kernel only, not strace's own delays,
+    # so start + duration may fall short of the return by a millisecond: a
+    # call returned at the latest when the process's next call began.
+    following, next_start = [], {}
+    for pid, name, args, result, start, duration in reversed(raw):
+        following.append(next_start.get(pid))
+        next_start[pid] = start
+    following.reverse()
+
     calls, lines, started = [], {}, set()
-    for pid, name, args, result, start, duration in raw:
+    for (pid, name, args, result, start, duration), bound in zip(raw, following):
         if start < last_exec.get(pid, 0) or name == 'execve':
             continue
         started.add(pid)
@@ -218,6 +227,7 @@ def parse_trace(path, lane, peer=False):
         if key is not None and (pid, key) in ignored or name == 'socketpair' and peer:
             continue
         call = Call(lane, pid, name, args, result, start, duration)
+        call.bound = max(call.end, bound or call.end)
         call.line = lines.get(pid, 0)
         if fd:
             call.fd, call.socket = int(fd.group(1)), fd.group(3)
@@ -347,6 +357,16 @@ def collapse(calls):
     return out
 
 
+def waker(call, events):
+    """Of the peer's events before the call returned, the one that woke it:
+    the first that came after the call began; if all came before (the call
+    found them there and returned at once), the last."""
+    after = [d for d in events if d.start > call.start]
+    if after:
+        return min(after, key=lambda d: d.start)
+    return max(events, key=lambda d: d.start)
+
+
 def find_wakes(lanes):
     everything = [c for lane in lanes for c in lane['calls']]
     by_pid = {}
@@ -374,7 +394,7 @@ def find_wakes(lanes):
         value = c.value()
         local, remote = addresses(c)
         if value == '-1 EINTR':
-            sig = [s for s in c.signals if c.start <= s[1] <= c.end + 0.001]
+            sig = [s for s in c.signals if c.start <= s[1] <= c.bound]
             if sig:
                 c.wake = ('signal', sig[0])
             continue
@@ -389,12 +409,14 @@ def find_wakes(lanes):
         if c.name in RECEIVES:
             kinds = SENDS if not value.startswith('-1') and value != '0' else {'close', 'shutdown'}
             if value != '0' and not value.startswith('-1'):
-                found = [d for d in peers(local, remote, kinds, c.lane) if d.start <= c.end]
+                found = [d for d in peers(local, remote, kinds, c.lane) if d.start <= c.bound]
             else:
-                found = [d for d in peers(local, remote, kinds, c.lane) if d.start <= c.end]
+                found = [d for d in peers(local, remote, kinds, c.lane) if d.start <= c.bound]
             if found:
-                c.wake = ('data' if kinds is SENDS else 'close', max(found, key=lambda d: d.start))
+                c.wake = ('data' if kinds is SENDS else 'close', waker(c, found))
         elif c.name in SENDS:
+            # a reader that began while the send was still inside the kernel
+            # (start + -T, which errs short: never a send that only ran)
             found = [d for d in peers(local, remote, RECEIVES, c.lane) if c.start <= d.start <= c.end]
             if found:
                 c.wake = ('read', min(found, key=lambda d: d.start))
@@ -411,13 +433,15 @@ def find_wakes(lanes):
                 if '->' in text:
                     l, r = text.split('->', 1)
                     found = [(('data' if d.name in SENDS else 'close'), d)
-                             for d in peers(l, r, SENDS | {'close', 'shutdown'}, c.lane) if d.start <= c.end]
+                             for d in peers(l, r, SENDS | {'close', 'shutdown'}, c.lane) if d.start <= c.bound]
                 else:
                     found = [('connect', connected(d)) for d in everything
                              if d.name == 'connect' and addresses(d)[1] == text and connected(d)]
-                    found = [f for f in found if f[1].start <= c.end]
-                for f in found:
-                    if best is None or f[1].start > best[1].start:
+                    found = [f for f in found if f[1].start <= c.bound]
+                if found:
+                    w = waker(c, [f[1] for f in found])
+                    f = [f for f in found if f[1] is w][0]
+                    if best is None or waker(c, [best[1], w]) is w:
                         best = f
             if best:
                 c.wake = best
@@ -610,8 +634,8 @@ def draw(traces, out):
     ax.add_patch(Rectangle((kx, ky - 0.4), BAR_W, 0.8, facecolor='#cfe3f7', edgecolor='#1f5f9f',
                            hatch='////', lw=0.6))
     ax.text(kx + 0.2, ky, 'asleep in the call: what woke it came after it began', va='center', fontsize=7)
-    ax.add_patch(Rectangle((kx + 2.75, ky - 0.4), BAR_W, 0.8, facecolor='#333333', lw=0))
-    ax.text(kx + 2.95, ky, 'ran and returned', va='center', fontsize=7)
+    ax.add_patch(Rectangle((kx + 3.6, ky - 0.4), BAR_W, 0.8, facecolor='#333333', lw=0))
+    ax.text(kx + 3.8, ky, 'ran and returned', va='center', fontsize=7)
     ax.text(kx, ky + 1.4, 'woken by:', va='center', fontsize=7)
     x = kx + 0.7
     for kind, words in (('connect', "the client's connect"), ('data', 'bytes sent'),
