@@ -11,6 +11,10 @@
 #   make memcheck           one run of each lab under valgrind: no error, leak or open fd
 #   make soak RUNS=20       the suite RUNS times in a row, then 5 more with the cores busy
 #   make tour               run every lab in order against a real peer
+#   make timelines          trace each lab's scenario (timelines/) and draw docs/pictures/NN-name.svg
+#   make timeline LAB=04-accept   one lab's timeline
+#   make site               _site/: each lab's source beside its notes (open _site/index.html)
+#   make check-site         pictures up to date, narration agrees, the site in headless Chromium
 #   make SANITIZE=1 ...     AddressSanitizer + UBSan builds; WERROR=1: warnings fail
 #   make clean
 
@@ -31,6 +35,7 @@ BATS_FORMAT = $(if $(filter tap,$(FORMAT)),-F tap,$(if $(filter junit,$(FORMAT))
 BATS_OUTPUT = $(if $(filter tap,$(FORMAT)),| tee results.tap,$(if $(filter junit,$(FORMAT)),> junit.xml))
 
 .PHONY: all test grade check-tests memcheck soak tour clean help $(LABS)
+.PHONY: timelines timeline diagrams site check-site
 
 all: $(LABS)
 
@@ -70,6 +75,41 @@ memcheck:
 tour: all
 	@tests/ensure-tools
 	@tour/run
+
+# Timelines, diagrams and the site (CONTRIBUTING.md, "Pictures and the site").
+# Every labs/NN-name with a timelines/NN-name.sh gets a picture; a lab without
+# one is named, and the check-site tests fail for it.
+DIAGRAMS := $(patsubst %.dot,%.svg,$(wildcard docs/pictures/*.dot))
+
+timelines: all diagrams
+	@tests/ensure-tools site
+	@traces=$$(mktemp -d) && trap 'rm -rf "$$traces"' EXIT && drawings=() && \
+	for lab in $(LABS); do \
+	    if [ -f timelines/$$lab.sh ]; then echo "timeline $$lab"; \
+	        NO_DRAW=1 timelines/run $$lab docs/pictures "$$traces/$$lab" || exit 1; \
+	        drawings+=("$$traces/$$lab" docs/pictures/$$lab.svg); \
+	    else echo "timelines: no timelines/$$lab.sh, so $$lab has no picture" >&2; fi; \
+	done && \
+	"$$(timelines/python)" timelines/timeline.py draw "$${drawings[@]}"
+
+timeline: all
+	@tests/ensure-tools site
+	@test -n "$(LAB)" || { echo "usage: make timeline LAB=NN-name" >&2; exit 2; }
+	timelines/run $(LAB)
+
+diagrams: $(DIAGRAMS)
+
+docs/pictures/%.svg: docs/pictures/%.dot
+	@tests/ensure-tools site
+	dot -Tsvg $< -o $@
+
+site:
+	@tests/ensure-tools site
+	"$$(timelines/python)" site/build.py _site
+
+check-site: all
+	@tests/ensure-tools browser
+	bats tests/site
 
 clean:
 	@for lab in $(LABS); do $(MAKE) --no-print-directory -C labs/$$lab clean; done
