@@ -145,7 +145,8 @@ as_nobody() {
     wait_for_exit
     assert_equal "$LAB_STATUS" 0
     [[ ! -e $SOCK ]] || fail "the socket file is still there: $(ls -l "$SOCK")"
-    assert_last_line "unlink(\"$SOCK\") = 0"
+    read_lab_output
+    assert_line "unlink(\"$SOCK\") = 0"
     poll_until 5 not_listed "$SOCK" || fail "ss still lists $SOCK"
     run -1 unix_connect "$SOCK"
     assert_output "connect: ENOENT"
@@ -159,7 +160,7 @@ as_nobody() {
     read_lab_output
     assert_line --regexp "^accept\\($FD\\) = -1 EINTR "
     assert_line --regexp "^close\\($FD\\) = 0\$"
-    assert_line --index -1 "unlink(\"$SOCK\") = 0"
+    assert_line "unlink(\"$SOCK\") = 0"
     [[ ! -e $SOCK ]] || fail "the socket file is still there"
 }
 
@@ -172,7 +173,7 @@ as_nobody() {
     assert_equal "$LAB_STATUS" 0
     read_lab_output
     assert_line --regexp "^$RECV.*\\) = -1 EINTR "
-    assert_line --index -1 "unlink(\"$SOCK\") = 0"
+    assert_line "unlink(\"$SOCK\") = 0"
     [[ ! -e $SOCK ]] || fail "the socket file is still there"
 }
 
@@ -337,16 +338,17 @@ unix_connect_as_nobody() {
     local child
     child=$(sed -nE 's/^fork\(\) = ([0-9]+)$/\1/p' "$LAB_OUT")
     STARTED_PIDS+=("$child")
-    # They talk, each way, through the pair.
-    wait_for_line "^\\[pid $child\\] $RECV\"hello, child\\\\n\", [0-9]+$FLAGS\\) = 13\$"
-    wait_for_line "^$RECV\"hello, parent\\\\n\", [0-9]+$FLAGS\\) = 14\$"
+    # They talk, each way, through the pair: what one sends, the other
+    # receives (whatever the words).
+    assert_passed_on "" "[pid $child] "
+    assert_passed_on "[pid $child] " ""
     # The parent opens the FIFO (waiting for a writer: this one).
-    wait_for_line "^open\\(\"$fifo\", O_RDONLY\\) \\.\\.\\."
+    wait_for_line "^open(at)?\\(.*\"$fifo\", O_RDONLY[^)]*\\) \\.\\.\\."
     # (Read-write: opening a FIFO so never waits, and this shell cannot hang.)
     exec {writer}<>"$fifo"
-    wait_for_line "^\\[pid $child\\] recvmsg\\($FD, .*SCM_RIGHTS, \\[$FD\\].*\\) = 1"
+    wait_for_line "^\\[pid $child\\] recvmsg\\($FD, .*SCM_RIGHTS, \\[$FD\\].*\\) = [1-9]"
     local passed
-    passed=$(sed -nE "s/^\\[pid $child\\] recvmsg\\([0-9]+, .*SCM_RIGHTS, \\[([0-9]+)\\].*\\) = 1.*/\\1/p" "$LAB_OUT")
+    passed=$(sed -nE "s/^\\[pid $child\\] recvmsg\\([0-9]+, .*SCM_RIGHTS, \\[([0-9]+)\\].*\\) = [1-9].*/\\1/p" "$LAB_OUT")
     # The child's table has the FIFO under the number it was given, and the
     # child sleeps reading it; the parent has closed its own copy.
     assert_equal "$(readlink "/proc/$child/fd/$passed")" "$fifo"
@@ -359,7 +361,27 @@ unix_connect_as_nobody() {
     read_lab_output
     assert_line --regexp "^\\[pid $child\\] read\\($passed, \"secret\\\\n\", [0-9]+\\) = 7\$"
     assert_line --regexp "^\\[pid $child\\] read\\($passed, \"\", [0-9]+\\) = 0"
-    assert_line --regexp "^waitpid\\($child\\) = $child  exited 0\$"
+    # The parent reaped its child before it ended.
+    assert_line --regexp "^wait[a-z0-9]*\\(${child}[,)].* = $child( |\$)"
+}
+
+# assert_passed_on FROM TO: the bytes of the first stream write narrated
+# with the prefix FROM ("" for the parent, "[pid N] " for the child) are the
+# bytes of the first read narrated with the prefix TO: they crossed the pair.
+assert_passed_on() {
+    local from=${1//\[/\\[} to=${2//\[/\\[} sent received
+    local result=', [0-9]+(, 0)?\) = [1-9]'
+    wait_for_line "^$from$SEND\".*$result"
+    wait_for_line "^$to$RECV\".*$result"
+    sent=$(first_bytes "^$from$SEND\".*$result")
+    received=$(first_bytes "^$to$RECV\".*$result")
+    [[ $sent == "$received" ]] || fail "$(show_lab_output)sent $sent, but the other side received $received"
+}
+
+# first_bytes REGEX: the quoted bytes of the first line of the lab's output
+# that matches.
+first_bytes() {
+    grep -m 1 -E -- "$1" "$LAB_OUT" | sed -E 's/^[^"]*("([^"\\]|\\.)*").*/\1/'
 }
 
 # no_fd_to PID PATH: no descriptor of PID refers to PATH.
@@ -375,16 +397,16 @@ no_fd_to() {
     run --separate-stderr run_lab 11-unix -P "$SOCKET_DIR/file"
     assert_equal "$status" 0
     assert_line --regexp '^\[pid [0-9]+\] read\([0-9]+, "first line\\nsecond\\n", [0-9]+\) = 18$'
-    assert_line --regexp '^sendmsg\([0-9]+, .*SCM_RIGHTS.*\) = 1$'
+    assert_line --regexp '^sendmsg\([0-9]+, .*SCM_RIGHTS.*\) = [1-9][0-9]*$'
     run --separate-stderr run_lab 11-unix -P "$SOCKET_DIR/missing"
-    assert_call_failed "open(\"$SOCKET_DIR/missing\"" ENOENT
+    assert_call_failed "\"$SOCKET_DIR/missing\"" ENOENT
 }
 
 @test "bad usage exits 2 naming the bad value" {
     local long
     long=/tmp/$(printf 'x%.0s' {1..110})
     run --separate-stderr run_lab 11-unix -s "$long"
-    assert_usage_error "'$long' is too long"
+    assert_usage_error "'$long'"
     run --separate-stderr run_lab 11-unix -s ''
     assert_usage_error "''"
     run --separate-stderr run_lab 11-unix -s @
@@ -392,7 +414,7 @@ no_fd_to() {
     run --separate-stderr run_lab 11-unix -t seqpacket
     assert_usage_error "'seqpacket'"
     run --separate-stderr run_lab 11-unix -t ''
-    assert_usage_error "type ''"
+    assert_usage_error "''"
     local value
     for value in 0 -1 99999999999999999999; do
         run --separate-stderr run_lab 11-unix -n "$value"
@@ -414,7 +436,7 @@ no_fd_to() {
     run --separate-stderr run_lab 11-unix -P /etc/hostname -s "$SOCK"
     assert_usage_error "-P"
     run --separate-stderr run_lab 11-unix -s "$SOCK" extra
-    assert_usage_error "unexpected argument 'extra'"
+    assert_usage_error "'extra'"
     # Nothing was made on the way.
     [[ ! -e $SOCK ]] || fail "a usage error left $SOCK"
 }
@@ -468,7 +490,7 @@ queued() {
     assert_output 12
     wait_for_lines 12 '^recvfrom\(.*\(unnamed\)\) = [0-9]+'
     read_lab_output
-    assert_line --regexp '\) = 100000  truncated' 
+    assert_line --regexp '\) = 100000( |$)'
     # Two senders gone before the answer: their answers fail, at once.
     suspend_lab
     run -0 vanished_senders "$SOCK" "$SOCKET_DIR"
