@@ -392,7 +392,7 @@ no_fd_to() {
     done
 }
 
-@test "-P FILE with a regular file: the child prints its bytes; a file that cannot be opened is open = -1 ENOENT, exit 1" {
+@test "-P FILE with a regular file: the child prints its bytes; a file that cannot be opened is open = -1 ENOENT, exit 1, the child reaped" {
     printf 'first line\nsecond\n' >"$SOCKET_DIR/file"
     run --separate-stderr run_lab 11-unix -P "$SOCKET_DIR/file"
     assert_equal "$status" 0
@@ -400,6 +400,11 @@ no_fd_to() {
     assert_line --regexp '^sendmsg\([0-9]+, .*SCM_RIGHTS.*\) = [1-9][0-9]*$'
     run --separate-stderr run_lab 11-unix -P "$SOCKET_DIR/missing"
     assert_call_failed "\"$SOCKET_DIR/missing\"" ENOENT
+    # Even so, the parent reaped its child before it ended: no orphan left.
+    local child
+    child=$(sed -nE 's/^fork\(\) = ([0-9]+)$/\1/p' <<<"$output")
+    assert_line --regexp "^wait[a-z0-9]*\\(${child}[,)].* = $child( |\$)"
+    [[ ! -e /proc/$child ]] || fail "the child $child outlived the lab: $(cat "/proc/$child/stat")"
 }
 
 @test "bad usage exits 2 naming the bad value" {

@@ -596,15 +596,16 @@ static int pass_descriptor(const char *file)
                   receive_once(fd, buffer, sizeof buffer) <= 0;
 
     /* open: a new open file, under our lowest free number. It may block on
-     * a FIFO until a writer opens it. */
-    int file_fd = -1;
+     * a FIFO until a writer opens it. If it fails, the child is still
+     * reaped below before the lab reports the failure and exits 1. */
+    int file_fd = -1, open_error = 0;
     if (!stopped) {
         printf("open(\"%s\", O_RDONLY) ...\n", file);
         file_fd = open(file, O_RDONLY);
         if (file_fd == -1) {
-            if (errno != EINTR)
-                die("open(\"%s\", O_RDONLY)", file);
-            narrate_failure("open(\"%s\", O_RDONLY)", file);
+            open_error = errno;
+            if (errno == EINTR)
+                narrate_failure("open(\"%s\", O_RDONLY)", file);
             stopped = 1;
         } else {
             printf("open(\"%s\", O_RDONLY) = %d\n", file, file_fd);
@@ -633,19 +634,19 @@ static int pass_descriptor(const char *file)
         continue;                       /* a second signal: wait still */
     if (ended == -1)
         die("waitpid(%ld)", (long)child);
-    if (WIFEXITED(status)) {
+    if (WIFEXITED(status))
         printf("waitpid(%ld) = %ld  exited %d\n", (long)child, (long)ended, WEXITSTATUS(status));
-        if (WEXITSTATUS(status) != 0 && !stop_requested) {
-            fprintf(stderr, "unix: the child exited with status %d\n", WEXITSTATUS(status));
-            return 1;
-        }
-    } else {
+    else
         printf("waitpid(%ld) = %ld  killed by signal %d\n", (long)child, (long)ended,
                WTERMSIG(status));
-        if (!stop_requested) {
-            fprintf(stderr, "unix: the child was killed by signal %d\n", WTERMSIG(status));
-            return 1;
-        }
+    if (open_error != 0 && open_error != EINTR) {
+        errno = open_error;
+        die("open(\"%s\", O_RDONLY)", file);
+    }
+    /* The child's failure is the lab's, unless we were asked to stop. */
+    if (!stop_requested && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+        fprintf(stderr, "unix: the child did not exit with status 0\n");
+        return 1;
     }
     return 0;
 }
