@@ -446,6 +446,29 @@ no_fd_to() {
     [[ ! -e $SOCK ]] || fail "a usage error left $SOCK"
 }
 
+@test "sun_path holds 108 bytes: a path of 107 bytes binds, 108 is refused; @ and 107 bytes bind an abstract name, 108 is refused" {
+    local path=$SOCKET_DIR/ name="unix-lab-$$-$RANDOM-"
+    path+=$(printf 'p%.0s' $(seq $((107 - ${#path}))))
+    name+=$(printf 'n%.0s' $(seq $((107 - ${#name}))))
+    SOCK=$path
+    start_server
+    [[ -S $SOCK ]] || fail "no socket file at the 107-byte path"
+    run -0 unix_connect "$SOCK" "long path"
+    assert_output "long path"
+    stop_lab TERM
+    start_lab 11-unix -s "@$name"
+    wait_for_line "^accept\\($FD\\) \\.\\.\\.\$"
+    run -0 unix_connect "@$name" "long name"
+    assert_output "long name"
+    stop_lab TERM
+    # One byte more, and the lab says so before it makes anything.
+    run --separate-stderr run_lab 11-unix -s "${path}q"
+    assert_usage_error "'${path}q'"
+    [[ ! -e ${path}q ]] || fail "a usage error left ${path}q"
+    run --separate-stderr run_lab 11-unix -s "@${name}q"
+    assert_usage_error "'@${name}q'"
+}
+
 @test "-h prints the usage on stdout and exits 0" {
     assert_help 11-unix unix
 }

@@ -80,7 +80,8 @@ static const char usage[] =
     "  the socket and removes the socket file it made.\n"
     "  -s PATH   a path, where bind() makes a socket file (default ./"
     DEFAULT_SOCKET_PATH "),\n"
-    "            or @NAME: Linux's abstract namespace, no file; at most 107 bytes\n"
+    "            or @NAME: Linux's abstract namespace, no file\n"
+    "            (at most 107 bytes, or @ and 107 bytes)\n"
     "  -t TYPE   stream (default) or dgram\n"
     "  -u        first remove a socket file left at PATH (never another kind of file)\n"
     "  -n COUNT  exit after COUNT clients (stream) or datagrams (dgram)\n"
@@ -119,15 +120,18 @@ static char who[32] = "";
 static socklen_t fill_address(const char *name, struct sockaddr_un *address)
 {
     size_t name_length = strlen(name);
+    int abstract = name[0] == '@';
+    /* A path and its NUL fit in sun_path; so do the NUL (written as @ here)
+     * and an abstract name, which has no NUL at the end. */
+    size_t limit = abstract ? sizeof address->sun_path : sizeof address->sun_path - 1;
 
     if (name_length == 0)
         usage_error("socket path '' is empty");
-    if (name_length >= sizeof address->sun_path)
-        usage_error("socket path '%s' is too long (at most %zu bytes)", name,
-                    sizeof address->sun_path - 1);
+    if (name_length > limit)
+        usage_error("socket path '%s' is too long (at most %zu bytes)", name, limit);
     memset(address, 0, sizeof *address);
     address->sun_family = AF_UNIX;
-    if (name[0] == '@') {
+    if (abstract) {
         if (name_length == 1)
             usage_error("socket path '@' names no abstract name");
         address->sun_path[0] = '\0';
@@ -210,14 +214,13 @@ static int send_all(int fd, const char *bytes, size_t length)
         print_call_start("send", fd, bytes + sent, left);
         printf(", %zu, 0) ...\n", left);
         ssize_t count = send(fd, bytes + sent, left, 0);
+        int error = errno;
+        print_call_start("send", fd, bytes + sent, left);
         if (count == -1) {
-            int error = errno;
-            print_call_start("send", fd, bytes + sent, left);
             errno = error;
             narrate_failure(", %zu, 0)", left);
             return -1;
         }
-        print_call_start("send", fd, bytes + sent, left);
         printf(", %zu, 0) = %zd\n", left, count);
         sent += (size_t)count;
     }
@@ -226,59 +229,42 @@ static int send_all(int fd, const char *bytes, size_t length)
 
 /* ---- The socket file ------------------------------------------------------- */
 
-/* -u: remove a socket file left at `path` by a server that could not clean
- * up (killed, crashed), so that bind() can make a new one. lstat() first:
- * only a SOCKET file is removed, never a regular file or anything else that
- * happens to have the name (bind() will then fail with EADDRINUSE, as it
- * should). This is what many servers do, and it has two weaknesses: a live
- * server's file is removed just the same (it keeps running, unreachable),
- * and between lstat() and unlink(), or unlink() and bind(), another process
- * can put something there (a race: the check proves nothing a moment
- * later). Careful servers get their socket from systemd, or keep it in a
- * folder only they can write. */
-static void remove_stale_file(const char *path, const char *text)
-{
-    struct stat status;
-    char mode[11];
-
-    if (lstat(path, &status) == -1) {
-        if (errno != ENOENT)
-            die("lstat(%s)", text);
-        narrate_failure("lstat(%s)", text);     /* nothing there to remove */
-        return;
-    }
-    mode_text(status.st_mode, mode);
-    if (!S_ISSOCK(status.st_mode)) {
-        printf("lstat(%s) = 0  %s: not a socket, left alone\n", text, mode);
-        return;
-    }
-    printf("lstat(%s) = 0  %s: a socket file, stale or another server's\n", text, mode);
-    if (unlink(path) == -1)
-        die("unlink(%s)", text);
-    printf("unlink(%s) = 0\n", text);
-}
-
-/* At exit: remove the socket file bind() made, and only that one. Closing
- * the socket does not remove it: the file is a name in a folder, like any
- * other, and stays until someone unlinks it. If the name now holds another
- * file (someone replaced ours), it is left alone. */
-static void remove_own_file(const char *path, const char *text, const struct stat *made)
+/* Remove the socket file at `path`, and never anything else. lstat() looks
+ * at the name first (without following a symbolic link):
+ *   - with -u, before bind() (made == NULL): a socket file left there by a
+ *     server that could not clean up (killed, crashed) is removed, so that
+ *     bind() can make a new one. A regular file or anything else that has
+ *     the name stays, and bind() then fails with EADDRINUSE, as it should.
+ *     Many servers do this, and it has two weaknesses: a LIVE server's file
+ *     is removed just the same (it keeps running, unreachable), and between
+ *     lstat() and unlink(), or unlink() and bind(), another process can put
+ *     something there (a race: the check proves nothing a moment later).
+ *     Careful servers get their socket from systemd, or keep it in a folder
+ *     only they can write.
+ *   - at exit (made: what lstat() said right after bind()): only the very
+ *     file bind() made, same device and inode. Closing the socket does not
+ *     remove it: the file is a name in a folder like any other. If someone
+ *     replaced it meanwhile, the new file is left alone. */
+static void remove_socket_file(const char *path, const char *text, const struct stat *made)
 {
     struct stat now;
     char mode[11];
 
     if (lstat(path, &now) == -1) {
-        narrate_failure("lstat(%s)", text);     /* someone removed it */
+        if (errno != ENOENT)
+            die("lstat(%s)", text);
+        narrate_failure("lstat(%s)", text);     /* nothing there to remove */
         return;
     }
     mode_text(now.st_mode, mode);
-    if (!S_ISSOCK(now.st_mode) || now.st_dev != made->st_dev || now.st_ino != made->st_ino) {
-        printf("lstat(%s) = 0  %s, inode %" PRIuMAX ": not the file this lab made, left alone\n",
-               text, mode, (uintmax_t)now.st_ino);
+    if (!S_ISSOCK(now.st_mode) ||
+        (made != NULL && (now.st_dev != made->st_dev || now.st_ino != made->st_ino))) {
+        printf("lstat(%s) = 0  %s, inode %" PRIuMAX ": not %s, left alone\n", text, mode,
+               (uintmax_t)now.st_ino, made == NULL ? "a socket" : "the file this lab made");
         return;
     }
-    printf("lstat(%s) = 0  %s, inode %" PRIuMAX ": the file this lab made\n",
-           text, mode, (uintmax_t)now.st_ino);
+    printf("lstat(%s) = 0  %s, inode %" PRIuMAX ": %s\n", text, mode, (uintmax_t)now.st_ino,
+           made == NULL ? "a socket file, stale or another server's" : "the file this lab made");
     if (unlink(path) == -1)
         die("unlink(%s)", text);
     printf("unlink(%s) = 0\n", text);
@@ -407,16 +393,15 @@ static void serve_datagrams(int fd, long count)
         print_call_start("sendto", fd, buffer, kept);
         printf(", %zu, 0, %s) ...\n", kept, sender_text);
         ssize_t sent = sendto(fd, buffer, kept, 0, (struct sockaddr *)&sender, sender_length);
+        int error = errno;
+        print_call_start("sendto", fd, buffer, kept);
         if (sent == -1) {
             /* One datagram to one sender failed: say so, serve the next
              * (EINTR too: the loop then ends). */
-            int error = errno;
-            print_call_start("sendto", fd, buffer, kept);
             errno = error;
             narrate_failure(", %zu, 0, %s)", kept, sender_text);
             continue;
         }
-        print_call_start("sendto", fd, buffer, kept);
         printf(", %zu, 0, %s) = %zd\n", kept, sender_text, sent);
     }
 }
@@ -718,7 +703,7 @@ int main(int argc, char *argv[])
 
     /* Step 2 (-u): remove a socket file left behind, right before bind(). */
     if (unlink_first && made_file)
-        remove_stale_file(address.sun_path, address_text);
+        remove_socket_file(address.sun_path, address_text, NULL);
 
     /* Step 3: bind. For a path the kernel creates the socket file, like
      * mknod() would: type socket, permissions 0777 less the umask, owned by
@@ -771,6 +756,6 @@ int main(int argc, char *argv[])
         die("close(%d)", fd);
     printf("close(%d) = 0\n", fd);
     if (made_file)
-        remove_own_file(address.sun_path, address_text, &made);
+        remove_socket_file(address.sun_path, address_text, &made);
     return 0;
 }
