@@ -138,6 +138,31 @@ as_nobody() {
     assert_output "again"
 }
 
+@test "no message boundaries on a stream: two sends made while the lab is stopped come out of one recv; two datagrams stay two" {
+    start_server
+    suspend_lab
+    start_peer "$BATS_TEST_TMPDIR/client.out" timeout "$WAIT_SECONDS" perl -e "$UNIX_PERL_PRELUDE"'
+        socket(my $client, PF_UNIX, SOCK_STREAM, 0) or die "socket: $!\n";
+        connect($client, address($ARGV[0])) or die "connect: ", errno_name(), "\n";
+        for my $part ("one", "two") { defined send($client, $part, 0) or die "send: $!\n" }
+        print "sent twice\n";
+        shutdown($client, SHUT_WR) or die "shutdown: $!\n";
+        while (defined recv($client, my $chunk, 65536, 0)) { last if $chunk eq "" }' "$SOCK"
+    wait_for_line '^sent twice$' "$BATS_TEST_TMPDIR/client.out"
+    resume_lab
+    wait_for_line "^$RECV\"onetwo\", [0-9]+$FLAGS\\) = 6\$"
+    stop_lab TERM
+
+    start_server -t dgram
+    suspend_lab
+    run -0 unix_datagram "$SOCK" "one"
+    run -0 unix_datagram "$SOCK" "two"
+    resume_lab
+    wait_for_line "^recvfrom\\($FD, \"two\", [0-9]+, .*\\) = 3"
+    read_lab_output
+    assert_line --regexp "^recvfrom\\($FD, \"one\", [0-9]+, .*\\) = 3"
+}
+
 @test "-n 2: after two clients it closes the socket, removes its file, and exits 0" {
     start_server -n 2
     run -0 unix_connect "$SOCK" one
