@@ -390,6 +390,28 @@ unix_connect_as_nobody() {
     assert_line --regexp "^wait[a-z0-9]*\\(${child}[,)].* = $child( |\$)"
 }
 
+@test "-P: SIGTERM to the parent alone, while the child sleeps reading the passed FIFO: it stops the child too, reaps it, and exits 0" {
+    local fifo=$SOCKET_DIR/fifo writer child
+    mkfifo "$fifo"
+    start_lab 11-unix -P "$fifo"
+    wait_for_line '^fork\(\) = [0-9]+$'
+    child=$(sed -nE 's/^fork\(\) = ([0-9]+)$/\1/p' "$LAB_OUT")
+    STARTED_PIDS+=("$child")
+    # A writer that stays: the child's read() has nothing to wait for but bytes.
+    exec {writer}<>"$fifo"
+    wait_for_line "^\\[pid $child\\] recvmsg\\(.*SCM_RIGHTS"
+    assert_blocked_in -p "$child" read
+    # The parent waits for the child's end of the pair to close.
+    assert_blocked_in recvfrom recv read
+    kill -TERM "$LAB_PID"
+    wait_for_exit
+    exec {writer}>&-
+    assert_equal "$LAB_STATUS" 0
+    [[ ! -e /proc/$child ]] || fail "the child $child outlived the lab: $(cat "/proc/$child/stat")"
+    read_lab_output
+    assert_line --regexp "^wait[a-z0-9]*\\(${child}[,)].* = $child( |\$)"
+}
+
 # assert_passed_on FROM TO: the bytes of the first stream write narrated
 # with the prefix FROM ("" for the parent, "[pid N] " for the child) are the
 # bytes of the first read narrated with the prefix TO: they crossed the pair.
