@@ -14,6 +14,8 @@ FD='[0-9]+'
 RECV="(recv|read)\\($FD, "
 SEND="(send|write)\\($FD, "
 FLAGS='(, 0)?'
+# The flags of a datagram call: 0, MSG_TRUNC, MSG_NOSIGNAL ...
+DFLAGS='[A-Z_0-9|]+'
 
 setup() {
     socket_dir
@@ -313,13 +315,13 @@ unix_connect_as_nobody() {
     run -0 unix_datagram "$SOCK" "named" "$SOCKET_DIR/client"
     assert_output "named"
     read_lab_output
-    assert_line --regexp "^recvfrom\\($FD, \"named\", [0-9]+, [A-Z_0-9|]+, \"$SOCKET_DIR/client\"\\) = 5\$"
-    assert_line --regexp "^sendto\\($FD, \"named\", 5, 0, \"$SOCKET_DIR/client\"\\) = 5\$"
+    assert_line --regexp "^recvfrom\\($FD, \"named\", [0-9]+, $DFLAGS, \"$SOCKET_DIR/client\"\\) = 5\$"
+    assert_line --regexp "^sendto\\($FD, \"named\", 5, $DFLAGS, \"$SOCKET_DIR/client\"\\) = 5\$"
     # nc -uU binds a name of its own too, so it gets its answer.
     run -0 timeout 5 nc -uU -W 1 "$SOCK" <<<"by nc"
     assert_output "by nc"
     run -0 unix_datagram "$SOCK" "anonymous"
-    wait_for_line "^recvfrom\\($FD, \"anonymous\", [0-9]+, [A-Z_0-9|]+, \\(unnamed\\)\\) = 9"
+    wait_for_line "^recvfrom\\($FD, \"anonymous\", [0-9]+, $DFLAGS, \\(unnamed\\)\\) = 9"
     assert_blocked_in recvfrom recv read
     refute grep -q '^sendto(.*"anonymous"' "$LAB_OUT"
 }
@@ -338,7 +340,7 @@ unix_connect_as_nobody() {
     assert_blocked_in sendto sendmsg
     local last answered
     last=$(tail -n 1 "$LAB_OUT")
-    [[ $last =~ ^sendto\($FD,\ \"d[0-9]+\",\ [0-9]+,\ 0,\ \"$SOCKET_DIR/client\"\)\ \.\.\.$ ]] ||
+    [[ $last =~ ^sendto\($FD,\ \"d[0-9]+\",\ [0-9]+,\ $DFLAGS,\ \"$SOCKET_DIR/client\"\)\ \.\.\.$ ]] ||
         fail "the last line is not a sendto ... line: '$last'"
     answered=$(count_lines '^sendto\(.*\) = [0-9]+$')
     ((answered >= 1 && answered < count)) || fail "$answered answers sent before the lab blocked, of $count"
@@ -570,9 +572,9 @@ queued() {
     suspend_lab
     run -0 vanished_senders "$SOCK" "$SOCKET_DIR"
     resume_lab
-    wait_for_line "^sendto\\($FD, \"removed\", 7, 0, \"$SOCKET_DIR/removed\"\\) = -1 ENOENT "
+    wait_for_line "^sendto\\($FD, \"removed\", 7, $DFLAGS, \"$SOCKET_DIR/removed\"\\) = -1 ENOENT "
     read_lab_output
-    assert_line --regexp "^sendto\\($FD, \"closed\", 6, 0, \"$SOCKET_DIR/closed\"\\) = -1 ECONNREFUSED "
+    assert_line --regexp "^sendto\\($FD, \"closed\", 6, $DFLAGS, \"$SOCKET_DIR/closed\"\\) = -1 ECONNREFUSED "
     assert_blocked_in recvfrom recv read
     assert_equal "$(fd_count "$LAB_PID")" "$fds_before"
     run -0 unix_datagram "$SOCK" "next" "$SOCKET_DIR/client"
