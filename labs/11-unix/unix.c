@@ -496,21 +496,21 @@ static int receive_descriptor(int fd)
         narrate_failure("%srecvmsg(%d, ...)", who, fd);
         return -1;
     }
+    /* The descriptor is there if the first control message is SCM_RIGHTS
+     * with room for one int; none came if the sender got cmsg_len wrong. */
     struct cmsghdr *header = received > 0 ? CMSG_FIRSTHDR(&message) : NULL;
-    if (header == NULL || header->cmsg_level != SOL_SOCKET ||
-        header->cmsg_type != SCM_RIGHTS || header->cmsg_len != CMSG_LEN(sizeof(int))) {
-        printf("%srecvmsg(%d, {iov=[{", who, fd);
-        print_escaped(&byte, (size_t)received, SHOWN_BYTES);
-        printf(", %zd}], control=[]}, 0) = %zd  no descriptor came\n", received, received);
-        return -1;
-    }
-    int passed_fd;
-    memcpy(&passed_fd, CMSG_DATA(header), sizeof passed_fd);
+    int passed_fd = -1;
+    if (header != NULL && header->cmsg_level == SOL_SOCKET &&
+        header->cmsg_type == SCM_RIGHTS && header->cmsg_len == CMSG_LEN(sizeof(int)))
+        memcpy(&passed_fd, CMSG_DATA(header), sizeof passed_fd);
     printf("%srecvmsg(%d, {iov=[{", who, fd);
     print_escaped(&byte, (size_t)received, SHOWN_BYTES);
-    printf(", %zd}], control=[{cmsg_len=%zu, SOL_SOCKET, SCM_RIGHTS, [%d]}]}, 0) = %zd"
-           "  fd %d: a file this process never opened\n",
-           received, (size_t)header->cmsg_len, passed_fd, received, passed_fd);
+    if (passed_fd == -1)
+        printf(", %zd}], control=[]}, 0) = %zd  no descriptor came\n", received, received);
+    else
+        printf(", %zd}], control=[{cmsg_len=%zu, SOL_SOCKET, SCM_RIGHTS, [%d]}]}, 0) = %zd"
+               "  fd %d: a file this process never opened\n",
+               received, (size_t)header->cmsg_len, passed_fd, received, passed_fd);
     return passed_fd;
 }
 
