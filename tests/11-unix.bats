@@ -219,6 +219,12 @@ as_nobody() {
     [[ -S $SOCK ]] || fail "the failed run removed the file"
 }
 
+@test "bind() fails at once where no file can be made: ENOENT for a folder that does not exist, exit 1" {
+    run --separate-stderr run_lab 11-unix -s "$SOCKET_DIR/missing/lab.sock"
+    assert_call_failed "\"$SOCKET_DIR/missing/lab.sock\"" ENOENT
+    assert_stderr_contains "bind("
+}
+
 @test "-u removes the stale socket file first, then binds and serves" {
     start_server
     stop_lab KILL
@@ -303,6 +309,9 @@ unix_connect_as_nobody() {
     poll_until 5 not_listed "@$name" || fail "ss still lists @$name"
     run -1 unix_connect "@$name"
     assert_output "connect: ECONNREFUSED"
+    # Free at once for the next run: nothing like TCP's TIME_WAIT holds it.
+    start_lab 11-unix -s "@$name"
+    wait_for_line "^bind\\($FD, @$name, [0-9]+\\) = 0\$"
 }
 
 @test "-t dgram: recvfrom shows the sender's path and the lab answers there; an unnamed sender gets no answer" {
