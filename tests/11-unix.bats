@@ -14,6 +14,8 @@ FD='[0-9]+'
 RECV="(recv|read)\\($FD, "
 SEND="(send|write)\\($FD, "
 FLAGS='(, 0)?'
+# The flags of a datagram call: 0, MSG_TRUNC, MSG_NOSIGNAL ...
+DFLAGS='[A-Z_0-9|]+'
 
 setup() {
     socket_dir
@@ -138,6 +140,31 @@ as_nobody() {
     assert_output "again"
 }
 
+@test "no message boundaries on a stream: two sends made while the lab is stopped come out of one recv; two datagrams stay two" {
+    start_server
+    suspend_lab
+    start_peer "$BATS_TEST_TMPDIR/client.out" timeout "$WAIT_SECONDS" perl -e "$UNIX_PERL_PRELUDE"'
+        socket(my $client, PF_UNIX, SOCK_STREAM, 0) or die "socket: $!\n";
+        connect($client, address($ARGV[0])) or die "connect: ", errno_name(), "\n";
+        for my $part ("one", "two") { defined send($client, $part, 0) or die "send: $!\n" }
+        print "sent twice\n";
+        shutdown($client, SHUT_WR) or die "shutdown: $!\n";
+        while (defined recv($client, my $chunk, 65536, 0)) { last if $chunk eq "" }' "$SOCK"
+    wait_for_line '^sent twice$' "$BATS_TEST_TMPDIR/client.out"
+    resume_lab
+    wait_for_line "^$RECV\"onetwo\", [0-9]+$FLAGS\\) = 6\$"
+    stop_lab TERM
+
+    start_server -t dgram
+    suspend_lab
+    run -0 unix_datagram "$SOCK" "one"
+    run -0 unix_datagram "$SOCK" "two"
+    resume_lab
+    wait_for_line "^recvfrom\\($FD, \"two\", [0-9]+, .*\\) = 3"
+    read_lab_output
+    assert_line --regexp "^recvfrom\\($FD, \"one\", [0-9]+, .*\\) = 3"
+}
+
 @test "-n 2: after two clients it closes the socket, removes its file, and exits 0" {
     start_server -n 2
     run -0 unix_connect "$SOCK" one
@@ -145,7 +172,8 @@ as_nobody() {
     wait_for_exit
     assert_equal "$LAB_STATUS" 0
     [[ ! -e $SOCK ]] || fail "the socket file is still there: $(ls -l "$SOCK")"
-    assert_last_line "unlink(\"$SOCK\") = 0"
+    read_lab_output
+    assert_line "unlink(\"$SOCK\") = 0"
     poll_until 5 not_listed "$SOCK" || fail "ss still lists $SOCK"
     run -1 unix_connect "$SOCK"
     assert_output "connect: ENOENT"
@@ -159,7 +187,7 @@ as_nobody() {
     read_lab_output
     assert_line --regexp "^accept\\($FD\\) = -1 EINTR "
     assert_line --regexp "^close\\($FD\\) = 0\$"
-    assert_line --index -1 "unlink(\"$SOCK\") = 0"
+    assert_line "unlink(\"$SOCK\") = 0"
     [[ ! -e $SOCK ]] || fail "the socket file is still there"
 }
 
@@ -172,7 +200,7 @@ as_nobody() {
     assert_equal "$LAB_STATUS" 0
     read_lab_output
     assert_line --regexp "^$RECV.*\\) = -1 EINTR "
-    assert_line --index -1 "unlink(\"$SOCK\") = 0"
+    assert_line "unlink(\"$SOCK\") = 0"
     [[ ! -e $SOCK ]] || fail "the socket file is still there"
 }
 
@@ -189,6 +217,12 @@ as_nobody() {
     assert_call_failed "\"$SOCK\"" EADDRINUSE
     assert_stderr_contains "bind("
     [[ -S $SOCK ]] || fail "the failed run removed the file"
+}
+
+@test "bind() fails at once where no file can be made: ENOENT for a folder that does not exist, exit 1" {
+    run --separate-stderr run_lab 11-unix -s "$SOCKET_DIR/missing/lab.sock"
+    assert_call_failed "\"$SOCKET_DIR/missing/lab.sock\"" ENOENT
+    assert_stderr_contains "bind("
 }
 
 @test "-u removes the stale socket file first, then binds and serves" {
@@ -275,6 +309,9 @@ unix_connect_as_nobody() {
     poll_until 5 not_listed "@$name" || fail "ss still lists @$name"
     run -1 unix_connect "@$name"
     assert_output "connect: ECONNREFUSED"
+    # Free at once for the next run: nothing like TCP's TIME_WAIT holds it.
+    start_lab 11-unix -s "@$name"
+    wait_for_line "^bind\\($FD, @$name, [0-9]+\\) = 0\$"
 }
 
 @test "-t dgram: recvfrom shows the sender's path and the lab answers there; an unnamed sender gets no answer" {
@@ -287,13 +324,13 @@ unix_connect_as_nobody() {
     run -0 unix_datagram "$SOCK" "named" "$SOCKET_DIR/client"
     assert_output "named"
     read_lab_output
-    assert_line --regexp "^recvfrom\\($FD, \"named\", [0-9]+, [A-Z_0-9|]+, \"$SOCKET_DIR/client\"\\) = 5\$"
-    assert_line --regexp "^sendto\\($FD, \"named\", 5, 0, \"$SOCKET_DIR/client\"\\) = 5\$"
+    assert_line --regexp "^recvfrom\\($FD, \"named\", [0-9]+, $DFLAGS, \"$SOCKET_DIR/client\"\\) = 5\$"
+    assert_line --regexp "^sendto\\($FD, \"named\", 5, $DFLAGS, \"$SOCKET_DIR/client\"\\) = 5\$"
     # nc -uU binds a name of its own too, so it gets its answer.
     run -0 timeout 5 nc -uU -W 1 "$SOCK" <<<"by nc"
     assert_output "by nc"
     run -0 unix_datagram "$SOCK" "anonymous"
-    wait_for_line "^recvfrom\\($FD, \"anonymous\", [0-9]+, [A-Z_0-9|]+, \\(unnamed\\)\\) = 9"
+    wait_for_line "^recvfrom\\($FD, \"anonymous\", [0-9]+, $DFLAGS, \\(unnamed\\)\\) = 9"
     assert_blocked_in recvfrom recv read
     refute grep -q '^sendto(.*"anonymous"' "$LAB_OUT"
 }
@@ -312,7 +349,7 @@ unix_connect_as_nobody() {
     assert_blocked_in sendto sendmsg
     local last answered
     last=$(tail -n 1 "$LAB_OUT")
-    [[ $last =~ ^sendto\($FD,\ \"d[0-9]+\",\ [0-9]+,\ 0,\ \"$SOCKET_DIR/client\"\)\ \.\.\.$ ]] ||
+    [[ $last =~ ^sendto\($FD,\ \"d[0-9]+\",\ [0-9]+,\ $DFLAGS,\ \"$SOCKET_DIR/client\"\)\ \.\.\.$ ]] ||
         fail "the last line is not a sendto ... line: '$last'"
     answered=$(count_lines '^sendto\(.*\) = [0-9]+$')
     ((answered >= 1 && answered < count)) || fail "$answered answers sent before the lab blocked, of $count"
@@ -337,16 +374,17 @@ unix_connect_as_nobody() {
     local child
     child=$(sed -nE 's/^fork\(\) = ([0-9]+)$/\1/p' "$LAB_OUT")
     STARTED_PIDS+=("$child")
-    # They talk, each way, through the pair.
-    wait_for_line "^\\[pid $child\\] $RECV\"hello, child\\\\n\", [0-9]+$FLAGS\\) = 13\$"
-    wait_for_line "^$RECV\"hello, parent\\\\n\", [0-9]+$FLAGS\\) = 14\$"
+    # They talk, each way, through the pair: what one sends, the other
+    # receives (whatever the words).
+    assert_passed_on "" "[pid $child] "
+    assert_passed_on "[pid $child] " ""
     # The parent opens the FIFO (waiting for a writer: this one).
-    wait_for_line "^open\\(\"$fifo\", O_RDONLY\\) \\.\\.\\."
+    wait_for_line "^open(at)?\\(.*\"$fifo\", O_RDONLY[^)]*\\) \\.\\.\\."
     # (Read-write: opening a FIFO so never waits, and this shell cannot hang.)
     exec {writer}<>"$fifo"
-    wait_for_line "^\\[pid $child\\] recvmsg\\($FD, .*SCM_RIGHTS, \\[$FD\\].*\\) = 1"
+    wait_for_line "^\\[pid $child\\] recvmsg\\($FD, .*SCM_RIGHTS, \\[$FD\\].*\\) = [1-9]"
     local passed
-    passed=$(sed -nE "s/^\\[pid $child\\] recvmsg\\([0-9]+, .*SCM_RIGHTS, \\[([0-9]+)\\].*\\) = 1.*/\\1/p" "$LAB_OUT")
+    passed=$(sed -nE "s/^\\[pid $child\\] recvmsg\\([0-9]+, .*SCM_RIGHTS, \\[([0-9]+)\\].*\\) = [1-9].*/\\1/p" "$LAB_OUT")
     # The child's table has the FIFO under the number it was given, and the
     # child sleeps reading it; the parent has closed its own copy.
     assert_equal "$(readlink "/proc/$child/fd/$passed")" "$fifo"
@@ -359,7 +397,49 @@ unix_connect_as_nobody() {
     read_lab_output
     assert_line --regexp "^\\[pid $child\\] read\\($passed, \"secret\\\\n\", [0-9]+\\) = 7\$"
     assert_line --regexp "^\\[pid $child\\] read\\($passed, \"\", [0-9]+\\) = 0"
-    assert_line --regexp "^waitpid\\($child\\) = $child  exited 0\$"
+    # The parent reaped its child before it ended.
+    assert_line --regexp "^wait[a-z0-9]*\\(${child}[,)].* = $child( |\$)"
+}
+
+@test "-P: SIGTERM to the parent alone, while the child sleeps reading the passed FIFO: it stops the child too, reaps it, and exits 0" {
+    local fifo=$SOCKET_DIR/fifo writer child
+    mkfifo "$fifo"
+    start_lab 11-unix -P "$fifo"
+    wait_for_line '^fork\(\) = [0-9]+$'
+    child=$(sed -nE 's/^fork\(\) = ([0-9]+)$/\1/p' "$LAB_OUT")
+    STARTED_PIDS+=("$child")
+    # A writer that stays: the child's read() has nothing to wait for but bytes.
+    exec {writer}<>"$fifo"
+    wait_for_line "^\\[pid $child\\] recvmsg\\(.*SCM_RIGHTS"
+    assert_blocked_in -p "$child" read
+    # The parent waits for the child's end of the pair to close.
+    assert_blocked_in recvfrom recv read
+    kill -TERM "$LAB_PID"
+    wait_for_exit
+    exec {writer}>&-
+    assert_equal "$LAB_STATUS" 0
+    [[ ! -e /proc/$child ]] || fail "the child $child outlived the lab: $(cat "/proc/$child/stat")"
+    read_lab_output
+    assert_line --regexp "^wait[a-z0-9]*\\(${child}[,)].* = $child( |\$)"
+}
+
+# assert_passed_on FROM TO: the bytes of the first stream write narrated
+# with the prefix FROM ("" for the parent, "[pid N] " for the child) are the
+# bytes of the first read narrated with the prefix TO: they crossed the pair.
+assert_passed_on() {
+    local from=${1//\[/\\[} to=${2//\[/\\[} sent received
+    local result=', [0-9]+(, 0)?\) = [1-9]'
+    wait_for_line "^$from$SEND\".*$result"
+    wait_for_line "^$to$RECV\".*$result"
+    sent=$(first_bytes "^$from$SEND\".*$result")
+    received=$(first_bytes "^$to$RECV\".*$result")
+    [[ $sent == "$received" ]] || fail "$(show_lab_output)sent $sent, but the other side received $received"
+}
+
+# first_bytes REGEX: the quoted bytes of the first line of the lab's output
+# that matches.
+first_bytes() {
+    grep -m 1 -E -- "$1" "$LAB_OUT" | sed -E 's/^[^"]*("([^"\\]|\\.)*").*/\1/'
 }
 
 # no_fd_to PID PATH: no descriptor of PID refers to PATH.
@@ -370,21 +450,26 @@ no_fd_to() {
     done
 }
 
-@test "-P FILE with a regular file: the child prints its bytes; a file that cannot be opened is open = -1 ENOENT, exit 1" {
+@test "-P FILE with a regular file: the child prints its bytes; a file that cannot be opened is open = -1 ENOENT, exit 1, the child reaped" {
     printf 'first line\nsecond\n' >"$SOCKET_DIR/file"
     run --separate-stderr run_lab 11-unix -P "$SOCKET_DIR/file"
     assert_equal "$status" 0
     assert_line --regexp '^\[pid [0-9]+\] read\([0-9]+, "first line\\nsecond\\n", [0-9]+\) = 18$'
-    assert_line --regexp '^sendmsg\([0-9]+, .*SCM_RIGHTS.*\) = 1$'
+    assert_line --regexp '^sendmsg\([0-9]+, .*SCM_RIGHTS.*\) = [1-9][0-9]*$'
     run --separate-stderr run_lab 11-unix -P "$SOCKET_DIR/missing"
-    assert_call_failed "open(\"$SOCKET_DIR/missing\"" ENOENT
+    assert_call_failed "\"$SOCKET_DIR/missing\"" ENOENT
+    # Even so, the parent reaped its child before it ended: no orphan left.
+    local child
+    child=$(sed -nE 's/^fork\(\) = ([0-9]+)$/\1/p' <<<"$output")
+    assert_line --regexp "^wait[a-z0-9]*\\(${child}[,)].* = $child( |\$)"
+    [[ ! -e /proc/$child ]] || fail "the child $child outlived the lab: $(cat "/proc/$child/stat")"
 }
 
 @test "bad usage exits 2 naming the bad value" {
     local long
     long=/tmp/$(printf 'x%.0s' {1..110})
     run --separate-stderr run_lab 11-unix -s "$long"
-    assert_usage_error "'$long' is too long"
+    assert_usage_error "'$long'"
     run --separate-stderr run_lab 11-unix -s ''
     assert_usage_error "''"
     run --separate-stderr run_lab 11-unix -s @
@@ -392,7 +477,7 @@ no_fd_to() {
     run --separate-stderr run_lab 11-unix -t seqpacket
     assert_usage_error "'seqpacket'"
     run --separate-stderr run_lab 11-unix -t ''
-    assert_usage_error "type ''"
+    assert_usage_error "''"
     local value
     for value in 0 -1 99999999999999999999; do
         run --separate-stderr run_lab 11-unix -n "$value"
@@ -414,9 +499,32 @@ no_fd_to() {
     run --separate-stderr run_lab 11-unix -P /etc/hostname -s "$SOCK"
     assert_usage_error "-P"
     run --separate-stderr run_lab 11-unix -s "$SOCK" extra
-    assert_usage_error "unexpected argument 'extra'"
+    assert_usage_error "'extra'"
     # Nothing was made on the way.
     [[ ! -e $SOCK ]] || fail "a usage error left $SOCK"
+}
+
+@test "sun_path holds 108 bytes: a path of 107 bytes binds, 108 is refused; @ and 107 bytes bind an abstract name, 108 is refused" {
+    local path=$SOCKET_DIR/ name="unix-lab-$$-$RANDOM-"
+    path+=$(printf 'p%.0s' $(seq $((107 - ${#path}))))
+    name+=$(printf 'n%.0s' $(seq $((107 - ${#name}))))
+    SOCK=$path
+    start_server
+    [[ -S $SOCK ]] || fail "no socket file at the 107-byte path"
+    run -0 unix_connect "$SOCK" "long path"
+    assert_output "long path"
+    stop_lab TERM
+    start_lab 11-unix -s "@$name"
+    wait_for_line "^accept\\($FD\\) \\.\\.\\.\$"
+    run -0 unix_connect "@$name" "long name"
+    assert_output "long name"
+    stop_lab TERM
+    # One byte more, and the lab says so before it makes anything.
+    run --separate-stderr run_lab 11-unix -s "${path}q"
+    assert_usage_error "'${path}q'"
+    [[ ! -e ${path}q ]] || fail "a usage error left ${path}q"
+    run --separate-stderr run_lab 11-unix -s "@${name}q"
+    assert_usage_error "'@${name}q'"
 }
 
 @test "-h prints the usage on stdout and exits 0" {
@@ -468,14 +576,14 @@ queued() {
     assert_output 12
     wait_for_lines 12 '^recvfrom\(.*\(unnamed\)\) = [0-9]+'
     read_lab_output
-    assert_line --regexp '\) = 100000  truncated' 
+    assert_line --regexp '\) = 100000( |$)'
     # Two senders gone before the answer: their answers fail, at once.
     suspend_lab
     run -0 vanished_senders "$SOCK" "$SOCKET_DIR"
     resume_lab
-    wait_for_line "^sendto\\($FD, \"removed\", 7, 0, \"$SOCKET_DIR/removed\"\\) = -1 ENOENT "
+    wait_for_line "^sendto\\($FD, \"removed\", 7, $DFLAGS, \"$SOCKET_DIR/removed\"\\) = -1 ENOENT "
     read_lab_output
-    assert_line --regexp "^sendto\\($FD, \"closed\", 6, 0, \"$SOCKET_DIR/closed\"\\) = -1 ECONNREFUSED "
+    assert_line --regexp "^sendto\\($FD, \"closed\", 6, $DFLAGS, \"$SOCKET_DIR/closed\"\\) = -1 ECONNREFUSED "
     assert_blocked_in recvfrom recv read
     assert_equal "$(fd_count "$LAB_PID")" "$fds_before"
     run -0 unix_datagram "$SOCK" "next" "$SOCKET_DIR/client"

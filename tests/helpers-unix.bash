@@ -85,11 +85,12 @@ unix_datagram() {
         }' "$1" "$2" "${3-}" 3>&- 4>&-
 }
 
-# unix_datagrams NAME OWN COUNT GO: in the background (start it with
-# start_peer: the shell becomes perl, so PEER_PID is perl's), a sender bound to the path OWN sends COUNT datagrams "d1",
-# "d2" ... to NAME, prints "sent COUNT", and reads NOTHING until a line can
-# be read from the FIFO GO; then it reads COUNT answers, printing each on a
-# line of its own, and "received COUNT".
+# unix_datagrams NAME OWN COUNT GO: for the background (start it with
+# start_peer: the shell becomes perl, so PEER_PID is perl's). A sender bound
+# to the path OWN sends COUNT datagrams "d1", "d2" ... to NAME, prints
+# "sent COUNT", and reads NOTHING until a line can be read from the FIFO GO;
+# then it reads COUNT answers, printing each on a line of its own, and
+# "received COUNT".
 unix_datagrams() {
     exec perl -e "$UNIX_PERL_PRELUDE"'
         my ($name, $own, $count, $go) = @ARGV;

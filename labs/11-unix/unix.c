@@ -80,7 +80,8 @@ static const char usage[] =
     "  the socket and removes the socket file it made.\n"
     "  -s PATH   a path, where bind() makes a socket file (default ./"
     DEFAULT_SOCKET_PATH "),\n"
-    "            or @NAME: Linux's abstract namespace, no file; at most 107 bytes\n"
+    "            or @NAME: Linux's abstract namespace, no file\n"
+    "            (at most 107 bytes, or @ and 107 bytes)\n"
     "  -t TYPE   stream (default) or dgram\n"
     "  -u        first remove a socket file left at PATH (never another kind of file)\n"
     "  -n COUNT  exit after COUNT clients (stream) or datagrams (dgram)\n"
@@ -119,15 +120,18 @@ static char who[32] = "";
 static socklen_t fill_address(const char *name, struct sockaddr_un *address)
 {
     size_t name_length = strlen(name);
+    int abstract = name[0] == '@';
+    /* A path and its NUL fit in sun_path; so do the NUL (written as @ here)
+     * and an abstract name, which has no NUL at the end. */
+    size_t limit = abstract ? sizeof address->sun_path : sizeof address->sun_path - 1;
 
     if (name_length == 0)
         usage_error("socket path '' is empty");
-    if (name_length >= sizeof address->sun_path)
-        usage_error("socket path '%s' is too long (at most %zu bytes)", name,
-                    sizeof address->sun_path - 1);
+    if (name_length > limit)
+        usage_error("socket path '%s' is too long (at most %zu bytes)", name, limit);
     memset(address, 0, sizeof *address);
     address->sun_family = AF_UNIX;
-    if (name[0] == '@') {
+    if (abstract) {
         if (name_length == 1)
             usage_error("socket path '@' names no abstract name");
         address->sun_path[0] = '\0';
@@ -210,14 +214,13 @@ static int send_all(int fd, const char *bytes, size_t length)
         print_call_start("send", fd, bytes + sent, left);
         printf(", %zu, 0) ...\n", left);
         ssize_t count = send(fd, bytes + sent, left, 0);
+        int error = errno;
+        print_call_start("send", fd, bytes + sent, left);
         if (count == -1) {
-            int error = errno;
-            print_call_start("send", fd, bytes + sent, left);
             errno = error;
             narrate_failure(", %zu, 0)", left);
             return -1;
         }
-        print_call_start("send", fd, bytes + sent, left);
         printf(", %zu, 0) = %zd\n", left, count);
         sent += (size_t)count;
     }
@@ -226,59 +229,42 @@ static int send_all(int fd, const char *bytes, size_t length)
 
 /* ---- The socket file ------------------------------------------------------- */
 
-/* -u: remove a socket file left at `path` by a server that could not clean
- * up (killed, crashed), so that bind() can make a new one. lstat() first:
- * only a SOCKET file is removed, never a regular file or anything else that
- * happens to have the name (bind() will then fail with EADDRINUSE, as it
- * should). This is what many servers do, and it has two weaknesses: a live
- * server's file is removed just the same (it keeps running, unreachable),
- * and between lstat() and unlink(), or unlink() and bind(), another process
- * can put something there (a race: the check proves nothing a moment
- * later). Careful servers get their socket from systemd, or keep it in a
- * folder only they can write. */
-static void remove_stale_file(const char *path, const char *text)
-{
-    struct stat status;
-    char mode[11];
-
-    if (lstat(path, &status) == -1) {
-        if (errno != ENOENT)
-            die("lstat(%s)", text);
-        narrate_failure("lstat(%s)", text);     /* nothing there to remove */
-        return;
-    }
-    mode_text(status.st_mode, mode);
-    if (!S_ISSOCK(status.st_mode)) {
-        printf("lstat(%s) = 0  %s: not a socket, left alone\n", text, mode);
-        return;
-    }
-    printf("lstat(%s) = 0  %s: a socket file, stale or another server's\n", text, mode);
-    if (unlink(path) == -1)
-        die("unlink(%s)", text);
-    printf("unlink(%s) = 0\n", text);
-}
-
-/* At exit: remove the socket file bind() made, and only that one. Closing
- * the socket does not remove it: the file is a name in a folder, like any
- * other, and stays until someone unlinks it. If the name now holds another
- * file (someone replaced ours), it is left alone. */
-static void remove_own_file(const char *path, const char *text, const struct stat *made)
+/* Remove the socket file at `path`, and never anything else. lstat() looks
+ * at the name first (without following a symbolic link):
+ *   - with -u, before bind() (made == NULL): a socket file left there by a
+ *     server that could not clean up (killed, crashed) is removed, so that
+ *     bind() can make a new one. A regular file or anything else that has
+ *     the name stays, and bind() then fails with EADDRINUSE, as it should.
+ *     Many servers do this, and it has two weaknesses: a LIVE server's file
+ *     is removed just the same (it keeps running, unreachable), and between
+ *     lstat() and unlink(), or unlink() and bind(), another process can put
+ *     something there (a race: the check proves nothing a moment later).
+ *     Careful servers get their socket from systemd, or keep it in a folder
+ *     only they can write.
+ *   - at exit (made: what lstat() said right after bind()): only the very
+ *     file bind() made, same device and inode. Closing the socket does not
+ *     remove it: the file is a name in a folder like any other. If someone
+ *     replaced it meanwhile, the new file is left alone. */
+static void remove_socket_file(const char *path, const char *text, const struct stat *made)
 {
     struct stat now;
     char mode[11];
 
     if (lstat(path, &now) == -1) {
-        narrate_failure("lstat(%s)", text);     /* someone removed it */
+        if (errno != ENOENT)
+            die("lstat(%s)", text);
+        narrate_failure("lstat(%s)", text);     /* nothing there to remove */
         return;
     }
     mode_text(now.st_mode, mode);
-    if (!S_ISSOCK(now.st_mode) || now.st_dev != made->st_dev || now.st_ino != made->st_ino) {
-        printf("lstat(%s) = 0  %s, inode %" PRIuMAX ": not the file this lab made, left alone\n",
-               text, mode, (uintmax_t)now.st_ino);
+    if (!S_ISSOCK(now.st_mode) ||
+        (made != NULL && (now.st_dev != made->st_dev || now.st_ino != made->st_ino))) {
+        printf("lstat(%s) = 0  %s, inode %" PRIuMAX ": not %s, left alone\n", text, mode,
+               (uintmax_t)now.st_ino, made == NULL ? "a socket" : "the file this lab made");
         return;
     }
-    printf("lstat(%s) = 0  %s, inode %" PRIuMAX ": the file this lab made\n",
-           text, mode, (uintmax_t)now.st_ino);
+    printf("lstat(%s) = 0  %s, inode %" PRIuMAX ": %s\n", text, mode, (uintmax_t)now.st_ino,
+           made == NULL ? "a socket file, stale or another server's" : "the file this lab made");
     if (unlink(path) == -1)
         die("unlink(%s)", text);
     printf("unlink(%s) = 0\n", text);
@@ -407,16 +393,15 @@ static void serve_datagrams(int fd, long count)
         print_call_start("sendto", fd, buffer, kept);
         printf(", %zu, 0, %s) ...\n", kept, sender_text);
         ssize_t sent = sendto(fd, buffer, kept, 0, (struct sockaddr *)&sender, sender_length);
+        int error = errno;
+        print_call_start("sendto", fd, buffer, kept);
         if (sent == -1) {
             /* One datagram to one sender failed: say so, serve the next
              * (EINTR too: the loop then ends). */
-            int error = errno;
-            print_call_start("sendto", fd, buffer, kept);
             errno = error;
             narrate_failure(", %zu, 0, %s)", kept, sender_text);
             continue;
         }
-        print_call_start("sendto", fd, buffer, kept);
         printf(", %zu, 0, %s) = %zd\n", kept, sender_text, sent);
     }
 }
@@ -511,21 +496,21 @@ static int receive_descriptor(int fd)
         narrate_failure("%srecvmsg(%d, ...)", who, fd);
         return -1;
     }
+    /* The descriptor is there if the first control message is SCM_RIGHTS
+     * with room for one int; none came if the sender got cmsg_len wrong. */
     struct cmsghdr *header = received > 0 ? CMSG_FIRSTHDR(&message) : NULL;
-    if (header == NULL || header->cmsg_level != SOL_SOCKET ||
-        header->cmsg_type != SCM_RIGHTS || header->cmsg_len != CMSG_LEN(sizeof(int))) {
-        printf("%srecvmsg(%d, {iov=[{", who, fd);
-        print_escaped(&byte, (size_t)received, SHOWN_BYTES);
-        printf(", %zd}], control=[]}, 0) = %zd  no descriptor came\n", received, received);
-        return -1;
-    }
-    int passed_fd;
-    memcpy(&passed_fd, CMSG_DATA(header), sizeof passed_fd);
+    int passed_fd = -1;
+    if (header != NULL && header->cmsg_level == SOL_SOCKET &&
+        header->cmsg_type == SCM_RIGHTS && header->cmsg_len == CMSG_LEN(sizeof(int)))
+        memcpy(&passed_fd, CMSG_DATA(header), sizeof passed_fd);
     printf("%srecvmsg(%d, {iov=[{", who, fd);
     print_escaped(&byte, (size_t)received, SHOWN_BYTES);
-    printf(", %zd}], control=[{cmsg_len=%zu, SOL_SOCKET, SCM_RIGHTS, [%d]}]}, 0) = %zd"
-           "  fd %d: a file this process never opened\n",
-           received, (size_t)header->cmsg_len, passed_fd, received, passed_fd);
+    if (passed_fd == -1)
+        printf(", %zd}], control=[]}, 0) = %zd  no descriptor came\n", received, received);
+    else
+        printf(", %zd}], control=[{cmsg_len=%zu, SOL_SOCKET, SCM_RIGHTS, [%d]}]}, 0) = %zd"
+               "  fd %d: a file this process never opened\n",
+               received, (size_t)header->cmsg_len, passed_fd, received, passed_fd);
     return passed_fd;
 }
 
@@ -596,15 +581,16 @@ static int pass_descriptor(const char *file)
                   receive_once(fd, buffer, sizeof buffer) <= 0;
 
     /* open: a new open file, under our lowest free number. It may block on
-     * a FIFO until a writer opens it. */
-    int file_fd = -1;
+     * a FIFO until a writer opens it. If it fails, the child is still
+     * reaped below before the lab reports the failure and exits 1. */
+    int file_fd = -1, open_error = 0;
     if (!stopped) {
         printf("open(\"%s\", O_RDONLY) ...\n", file);
         file_fd = open(file, O_RDONLY);
         if (file_fd == -1) {
-            if (errno != EINTR)
-                die("open(\"%s\", O_RDONLY)", file);
-            narrate_failure("open(\"%s\", O_RDONLY)", file);
+            open_error = errno;
+            if (errno == EINTR)
+                narrate_failure("open(\"%s\", O_RDONLY)", file);
             stopped = 1;
         } else {
             printf("open(\"%s\", O_RDONLY) = %d\n", file, file_fd);
@@ -633,19 +619,19 @@ static int pass_descriptor(const char *file)
         continue;                       /* a second signal: wait still */
     if (ended == -1)
         die("waitpid(%ld)", (long)child);
-    if (WIFEXITED(status)) {
+    if (WIFEXITED(status))
         printf("waitpid(%ld) = %ld  exited %d\n", (long)child, (long)ended, WEXITSTATUS(status));
-        if (WEXITSTATUS(status) != 0 && !stop_requested) {
-            fprintf(stderr, "unix: the child exited with status %d\n", WEXITSTATUS(status));
-            return 1;
-        }
-    } else {
+    else
         printf("waitpid(%ld) = %ld  killed by signal %d\n", (long)child, (long)ended,
                WTERMSIG(status));
-        if (!stop_requested) {
-            fprintf(stderr, "unix: the child was killed by signal %d\n", WTERMSIG(status));
-            return 1;
-        }
+    if (open_error != 0 && open_error != EINTR) {
+        errno = open_error;
+        die("open(\"%s\", O_RDONLY)", file);
+    }
+    /* The child's failure is the lab's, unless we were asked to stop. */
+    if (!stop_requested && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+        fprintf(stderr, "unix: the child did not exit with status 0\n");
+        return 1;
     }
     return 0;
 }
@@ -717,7 +703,7 @@ int main(int argc, char *argv[])
 
     /* Step 2 (-u): remove a socket file left behind, right before bind(). */
     if (unlink_first && made_file)
-        remove_stale_file(address.sun_path, address_text);
+        remove_socket_file(address.sun_path, address_text, NULL);
 
     /* Step 3: bind. For a path the kernel creates the socket file, like
      * mknod() would: type socket, permissions 0777 less the umask, owned by
@@ -770,6 +756,6 @@ int main(int argc, char *argv[])
         die("close(%d)", fd);
     printf("close(%d) = 0\n", fd);
     if (made_file)
-        remove_own_file(address.sun_path, address_text, &made);
+        remove_socket_file(address.sun_path, address_text, &made);
     return 0;
 }
