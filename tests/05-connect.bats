@@ -5,10 +5,11 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
-# start_server LAB ARGS...: start a server lab on a kernel-chosen port and
-# wait until it listens. Sets SERVER_PID, SERVER_OUT and PORT.
+# start_server LAB ARGS...: start a server lab (the reference's: a peer) on
+# a kernel-chosen port and wait until it listens. Sets SERVER_PID,
+# SERVER_OUT and PORT.
 start_server() {
-    start_lab "$@" -p 0
+    start_reference_lab "$@" -p 0
     SERVER_PID=$LAB_PID
     SERVER_OUT=$LAB_OUT
     PORT=$(wait_for_port)
@@ -71,7 +72,7 @@ connect_milliseconds() {
 }
 
 @test "a port that is bound but not listening (02-bind) refuses: ECONNREFUSED and exit 1" {
-    start_lab 02-bind -p 0
+    start_reference_lab 02-bind -p 0
     PORT=$(wait_for_port)
     run --separate-stderr run_lab 05-connect -p "$PORT"
     assert_call_failed "connect(3, 127.0.0.1:$PORT)" ECONNREFUSED
@@ -159,7 +160,7 @@ connect_milliseconds() {
 
 @test "IPv6: connects to [::1] from an IPv6 ephemeral port" {
     skip_unless_ipv6
-    start_lab 04-accept -a ::1 -p 0 -n 1
+    start_reference_lab 04-accept -a ::1 -p 0 -n 1
     PORT=$(wait_for_port)
     wait_for_line '^listen\('
     run -0 timeout 5 "$(lab_binary 05-connect)" -a ::1 -p "$PORT" 3>&- 4>&-
