@@ -99,3 +99,41 @@ own_words() {
         printf '%s\n' "$line"
     done <<<"$1"
 }
+
+# socket_line FAMILY TYPE: an ERE for the narration of socket(FAMILY, TYPE,
+# PROTOCOL) = FD, PROTOCOL being 0 or the protocol's own name (IPPROTO_TCP
+# for a stream, as strace shows a program that names it): both make the
+# same socket. For labs that do not teach socket()'s third argument.
+socket_line() {
+    printf '^socket\\(%s, %s, (0|IPPROTO_(IP|TCP|UDP))\\) = [0-9]+$' "$1" "$2"
+}
+
+# listening_fd [FILE]: the descriptor of the lab's "listen(FD, B) = 0" line.
+listening_fd() {
+    sed -nE 's/^listen\(([0-9]+), -?[0-9]+\) = 0( .*)?$/\1/p' "${1:-$LAB_OUT}" | head -n 1
+}
+
+# accepted_fd [FILE]: the descriptor of the lab's first "accept(L) = FD" line.
+accepted_fd() {
+    sed -nE 's/^accept\([0-9]+\) = ([0-9]+)( .*)?$/\1/p' "${1:-$LAB_OUT}" | head -n 1
+}
+
+# line_number ERE [FILE]: the number of the first line matching ERE (0: none).
+line_number() {
+    local number
+    number=$(grep -nE -m 1 -- "$1" "${2:-$LAB_OUT}" | cut -d: -f1)
+    echo "${number:-0}"
+}
+
+# assert_in_order ERE...: the lab's narration has a line for each ERE, the
+# first such lines in this order. For set-up whose order is the lesson
+# (socket before bind before listen before accept).
+assert_in_order() {
+    local regex previous=0 previous_regex=start number
+    for regex in "$@"; do
+        number=$(line_number "$regex")
+        ((number > 0)) || { show_lab_output; fail "no line matches /$regex/"; }
+        ((number > previous)) || { show_lab_output; fail "/$regex/ comes before /$previous_regex/"; }
+        previous=$number previous_regex=$regex
+    done
+}

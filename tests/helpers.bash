@@ -412,12 +412,12 @@ assert_usage_error() {
         fail "stderr does not name the bad value '$value' (outside the usage text): $stderr"
 }
 
-# assert_help LAB NAME: -h prints the usage ("usage: NAME") on stdout, nothing
-# on stderr, and exits 0.
+# assert_help LAB NAME: -h prints the usage ("usage: NAME", in either case)
+# on stdout, nothing on stderr, and exits 0.
 assert_help() {
     run --separate-stderr run_lab "$1" -h
     assert_equal "$status" 0
-    assert_output --partial "usage: $2"
+    [[ ${output,,} == *"usage: $2"* ]] || fail "no 'usage: $2' on stdout: $output"
     assert_stderr_empty
 }
 
