@@ -167,7 +167,8 @@ greeted_from_free_port() {
         sort -n | paste -sd ' ')
     assert_equal "$served_ports" "$waiting_ports"
     # ... one at a time: accept, write (or send), close, then the next accept.
-    run -0 grep -E "^(accept\\($L\\) = |(write|send)\\($C, |close\\($C\\))" "$LAB_OUT"
+    # (Result lines only: a "send(...) ..." line before the call is as right.)
+    run -0 grep -E "^(accept\\($L\\) = |(write|send)\\($C, .*\\) = -?[0-9]+|close\\($C\\))" "$LAB_OUT"
     local line kinds=""
     for line in "${lines[@]}"; do kinds+=${line%%(*}" "; done
     kinds=${kinds//send/write}
