@@ -17,6 +17,14 @@
 #   make check-site         pictures up to date, narration agrees, the site in headless Chromium
 #   make SANITIZE=1 ...     AddressSanitizer + UBSan builds; WERROR=1: warnings fail
 #   make clean
+#
+# Students (docs/README.md, "For students"):
+#   make exercises          exercises/NN-name/ from labs/ (never overwrites a file you edited)
+#   make exercises RESET=04-accept   a fresh copy of one lab (yours goes to exercises/.backup/)
+#   make check LAB=04-accept   build your exercise, run its tests up to the first failure, with a hint
+#   make progress           every lab: done, in progress or not started
+#   make watch LAB=04-accept   make check again each time you save
+#   make check-exercises    each exercise builds and fails; filled back from labs/ it is labs/ and passes
 
 SHELL := /bin/bash
 
@@ -36,16 +44,18 @@ BATS_OUTPUT = $(if $(filter tap,$(FORMAT)),| tee results.tap,$(if $(filter junit
 
 .PHONY: all test grade check-tests memcheck soak tour clean help $(LABS)
 .PHONY: timelines timeline diagrams site check-site
+.PHONY: exercises check progress watch check-exercises
 
 all: $(LABS)
 
 $(LABS):
 	@$(MAKE) --no-print-directory -C labs/$@
 
-# With LABS_DIR set, the suite tests that tree and builds nothing here.
+# With LABS_DIR set, the suite tests that tree; this checkout's labs are
+# built all the same: tests use them as peers (05 connects to 03 and 04).
 test:
 	@tests/ensure-tools
-	@$(if $(LABS_DIR),,$(MAKE) --no-print-directory all)
+	@$(MAKE) --no-print-directory all
 	@if [ -n "$(LAB)" ] && [ ! -f tests/$(LAB).bats ]; then echo "no tests/$(LAB).bats; labs: $(LABS)" >&2; exit 2; fi
 	@if [ -n "$(FORMAT)" ] && [ -z "$(BATS_FORMAT)" ]; then echo "FORMAT is tap or junit, not '$(FORMAT)'" >&2; exit 2; fi
 	set -o pipefail; LABS_DIR="$(or $(LABS_DIR),$(CURDIR)/labs)" bats $(BATS_PARALLEL) $(BATS_FORMAT) $(TEST_FILES) $(BATS_OUTPUT)
@@ -54,7 +64,7 @@ test:
 # Grade a tree of lab binaries (default: this checkout's, built first).
 grade:
 	@tests/ensure-tools
-	@$(if $(LABS_DIR),,$(MAKE) --no-print-directory all)
+	@$(MAKE) --no-print-directory all
 	@LABS_DIR="$(or $(LABS_DIR),$(CURDIR)/labs)" tests/grade $(LAB)
 
 check-tests:
@@ -116,3 +126,24 @@ clean:
 
 help:
 	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
+
+# ---- Exercises: generated from the regions each lab marks as its lesson
+# (tools/exercises; CONTRIBUTING.md, "Exercise regions"). exercises/ is not
+# committed: it is the students' own work.
+exercises:
+	@tools/exercises generate $(if $(RESET),--reset $(RESET))
+
+check:
+	@test -d exercises || tools/exercises generate
+	@tests/check $(LAB)
+
+watch:
+	@test -d exercises || tools/exercises generate
+	@tests/check --watch $(LAB)
+
+progress:
+	@tools/exercises progress
+
+check-exercises:
+	@tests/ensure-tools
+	@tests/check-exercises $(LAB)

@@ -5,50 +5,60 @@ bats_require_minimum_version 1.5.0
 load helpers
 
 # Start ./bind with ARGS and wait until it holds its address in pause().
+# Sets PORT, and F: the socket's descriptor, from the lab's socket line.
 start_bound() {
     start_lab 02-bind "$@"
     PORT=$(wait_for_port)
     wait_for_line '^pause\(\) \.\.\.$'
+    F=$(narrated_fd socket)
 }
 
+# hint: Print "bind(FD, ADDR:PORT) = 0" with the address you ASKED for (port
+#   0), then ask getsockname() what the kernel gave and print
+#   "getsockname(FD) = ADDR:PORT" with the real port. See bind(2),
+#   getsockname(2).
 @test "-p 0: the kernel picks a free port, getsockname reports it, and fd 3 is the socket" {
     start_bound -p 0
-    read_lab_output
-    assert_line --index 0 "socket(AF_INET, SOCK_STREAM, 0) = 3"
-    assert_line --index 1 "bind(3, 127.0.0.1:0) = 0"
-    assert_line --index 2 "getsockname(3) = 127.0.0.1:$PORT"
+    assert_in_order "$(socket_line AF_INET SOCK_STREAM)" \
+        "^bind\\($F, 127\\.0\\.0\\.1:0\\) = 0\$" \
+        "^getsockname\\($F\\) = 127\\.0\\.0\\.1:$PORT\$"
     ((PORT >= 1024)) || fail "kernel-chosen port $PORT is not an ephemeral port"
-    run -0 readlink "/proc/$LAB_PID/fd/3"
+    run -0 readlink "/proc/$LAB_PID/fd/$F"
     assert_output --regexp '^socket:\[[0-9]+\]$'
 }
 
+# hint: Hold the address: print "pause() ..." and call pause(), which sleeps
+#   until a signal. It then returns -1 with EINTR: narrate_failure() it, and
+#   once stop_requested is set close the socket and exit 0. See pause(2).
 @test "it holds the address asleep in pause() until SIGTERM, then prints EINTR and exits 0" {
     start_bound -p 0
     assert_blocked_in pause rt_sigsuspend
     stop_lab TERM
     assert_equal "$LAB_STATUS" 0
-    read_lab_output
-    assert_line "pause() = -1 EINTR (Interrupted system call)"
-    assert_line --index -1 "close(3) = 0"
+    assert_in_order '^pause\(\) = -1 EINTR \(Interrupted system call\)$' "^close\\($F\\) = 0\$"
 }
 
+# hint: SIGINT is caught like SIGTERM (catch_stop_signals()): pause() returns
+#   -1 EINTR, then close and exit 0.
 @test "SIGINT (Ctrl-C) ends it the same way: EINTR, close, exit 0" {
     start_bound -p 0
     assert_blocked_in pause rt_sigsuspend
     stop_lab INT
     assert_equal "$LAB_STATUS" 0
-    read_lab_output
-    assert_line "pause() = -1 EINTR (Interrupted system call)"
-    assert_line --index -1 "close(3) = 0"
+    assert_in_order '^pause\(\) = -1 EINTR \(Interrupted system call\)$' "^close\\($F\\) = 0\$"
 }
 
+# hint: Check bind()'s result: on -1, die("bind(...)") prints the call and the
+#   errno symbol (EADDRINUSE: another socket holds the port) and exits 1.
+#   See bind(2), ERRORS.
 @test "a second bind to a port that is held fails with EADDRINUSE and exit 1" {
     start_bound -p 0
     run --separate-stderr run_lab 02-bind -p "$PORT"
     assert_call_failed "bind(3, 127.0.0.1:$PORT)" EADDRINUSE
-    assert_stderr_contains "Address already in use"
 }
 
+# hint: Only bind(): no listen(). A bound socket that does not listen makes
+#   the kernel answer a client's SYN with a reset.
 @test "nc is refused: a bound socket is not listening" {
     start_bound -p 0
     run -1 timeout 5 nc -vz 127.0.0.1 "$PORT"
@@ -57,11 +67,15 @@ start_bound() {
     assert_blocked_in pause rt_sigsuspend
 }
 
+# hint: bind() refuses an address that is not one of this host's with
+#   EADDRNOTAVAIL: report it with die() (exit 1).
 @test "an address that is not this host's gets EADDRNOTAVAIL and exit 1" {
     run --separate-stderr run_lab 02-bind -a 192.0.2.1 -p 0
     assert_call_failed "bind(3, 192.0.2.1:0)" EADDRNOTAVAIL
 }
 
+# hint: Ports below net.ipv4.ip_unprivileged_port_start need privilege: bind()
+#   fails with EACCES. Report it with die() (exit 1). See ip(7).
 @test "port 80 as an unprivileged user gets EACCES and exit 1" {
     local first_free
     first_free=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)
@@ -81,6 +95,9 @@ start_bound() {
     assert_call_failed "bind(3, 127.0.0.1:80)" EACCES
 }
 
+# hint: -r: setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) with on =
+#   1, BEFORE bind(), and print "setsockopt(FD, SOL_SOCKET, SO_REUSEADDR,
+#   [1], 4) = 0". Without -r, do not set it. See socket(7).
 @test "a port in TIME_WAIT refuses a plain bind, and -r (SO_REUSEADDR) gets past it" {
     # nc listens on a kernel-chosen port and, with -N and nothing to send,
     # closes first once a client connects: the side that closes first keeps
@@ -99,21 +116,23 @@ start_bound() {
     assert_call_failed "bind(3, 127.0.0.1:$port)" EADDRINUSE
 
     start_bound -r -p "$port"
-    read_lab_output
-    assert_line "setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0"
-    assert_line "getsockname(3) = 127.0.0.1:$port"
+    assert_in_order "^setsockopt\\($F, SOL_SOCKET, SO_REUSEADDR, \\[1\\], 4\\) = 0\$" \
+        "^bind\\($F, 127\\.0\\.0\\.1:$port\\) = 0\$" "^getsockname\\($F\\) = 127\\.0\\.0\\.1:$port\$"
 }
 
+# hint: The socket's family must match the address: AF_INET6 for ::1 (look at
+#   address.ss_family), and bind() takes the length parse_address() returned.
 @test "IPv6: -a ::1 binds a AF_INET6 socket and prints [::1]:PORT" {
     skip_unless_ipv6
     start_bound -a ::1 -p 0
     read_lab_output
-    assert_line --index 0 "socket(AF_INET6, SOCK_STREAM, 0) = 3"
-    assert_line "getsockname(3) = [::1]:$PORT"
+    assert_line --regexp "$(socket_line AF_INET6 SOCK_STREAM)"
+    assert_line "getsockname($F) = [::1]:$PORT"
     run --separate-stderr run_lab 02-bind -a ::1 -p "$PORT"
     assert_call_failed "bind(3, [::1]:$PORT)" EADDRINUSE
 }
 
+# hint: -t dgram: make the socket SOCK_DGRAM (UDP); bind() works the same.
 @test "UDP: -t dgram binds a datagram socket the kernel lists, with its own port space" {
     # A TCP socket holds a port the kernel picked ...
     start_bound -p 0
@@ -124,12 +143,12 @@ start_bound() {
     # UDP ones, so a UDP port the kernel picked may be busy in TCP.)
     start_bound -t dgram -p "$PORT"
     read_lab_output
-    assert_line --index 0 "socket(AF_INET, SOCK_DGRAM, 0) = 3"
-    assert_line "getsockname(3) = 127.0.0.1:$PORT"
+    assert_line --regexp "$(socket_line AF_INET SOCK_DGRAM)"
+    assert_line "getsockname($F) = 127.0.0.1:$PORT"
     # The kernel's table of UDP sockets has it, owned by this process.
     run -0 ss -Huanp "$(local_end "$PORT")"
     assert_output --partial "127.0.0.1:$PORT"
-    assert_output --partial "pid=$LAB_PID,fd=3"
+    assert_output --partial "pid=$LAB_PID,fd=$F)"
     # Another UDP socket cannot have the port.
     run --separate-stderr run_lab 02-bind -t dgram -p "$PORT"
     assert_call_failed "bind(3, 127.0.0.1:$PORT)" EADDRINUSE
@@ -138,20 +157,26 @@ start_bound() {
     assert_blocked_in pause rt_sigsuspend
 }
 
+# hint: Parse -a with parse_address() and -p with parse_port(); -t takes
+#   stream or dgram only. A bad value: a message naming it and the usage on
+#   stderr, exit 2 (usage_error()).
 @test "bad usage exits 2 naming the bad value" {
     assert_rejects_bad_address_and_port 02-bind
     run --separate-stderr run_lab 02-bind -t raw
-    assert_usage_error "type 'raw'"
+    assert_usage_error raw
     run --separate-stderr run_lab 02-bind -t
-    assert_usage_error "option -t needs a value"
+    assert_usage_error -t
     run --separate-stderr run_lab 02-bind -t ''
-    assert_usage_error "type ''"
+    assert_usage_error ''
 }
 
+# hint: -h: print the usage to stdout and exit 0 (print_usage_and_exit()).
 @test "-h prints the usage on stdout and exits 0" {
     assert_help 02-bind bind
 }
 
+# hint: With SO_REUSEADDR set on both and neither listening, Linux lets two
+#   sockets bind one port: set the option (with -r) before bind().
 @test "two sockets that both set -r may both bind one port while neither listens" {
     start_bound -r -p 0
     local first=$LAB_PID
@@ -159,5 +184,5 @@ start_bound() {
     assert_blocked_in -p "$first" pause rt_sigsuspend
     assert_blocked_in pause rt_sigsuspend
     read_lab_output
-    assert_line "getsockname(3) = 127.0.0.1:$PORT"
+    assert_line "getsockname($F) = 127.0.0.1:$PORT"
 }

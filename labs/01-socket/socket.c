@@ -71,6 +71,11 @@ static const struct choice *find_choice(const struct choice *list, size_t count,
 /* Create one socket and say what the kernel returned. */
 static int make_socket(const struct choice *domain, const struct choice *type)
 {
+    /*[ Call socket() with the pair's values and protocol 0; if it fails,
+     *  die() naming the call; else print "socket(DOMAIN, TYPE, 0) = FD"
+     *  with the constants' names (domain->constant ...) and return the fd.
+     *  See socket(2).
+     *  stub: (void)domain; (void)type; return -1; */
     /* Protocol 0: the kernel picks the usual one for the pair
      * (TCP for an inet stream, UDP for an inet datagram socket). */
     int fd = socket(domain->value, type->value, 0);
@@ -78,11 +83,19 @@ static int make_socket(const struct choice *domain, const struct choice *type)
         die("socket(%s, %s, 0)", domain->constant, type->constant);
     printf("socket(%s, %s, 0) = %d\n", domain->constant, type->constant, fd);
     return fd;
+    /*] */
 }
 
 /* Show, as the kernel sees it, that descriptor `fd` is a socket. */
 static void show_it_is_a_socket(int fd)
 {
+    /*[ Show that fd is a socket, two ways, each call checked with die():
+     *  fstat() it and print "  fstat(FD) = 0  st_mode is S_IFSOCK: a socket"
+     *  when S_ISSOCK(st_mode) (else "not a socket"); then readlink()
+     *  /proc/self/fd/FD and print '  readlink("/proc/self/fd/FD") =
+     *  "socket:[INODE]"', the link as the kernel gave it (readlink does not
+     *  end it with a '\0': you do). See fstat(2), readlink(2), proc(5).
+     *  stub: (void)fd; */
     /* fstat() works on any descriptor; the file type bits of st_mode say
      * what kind of object stands behind it. */
     struct stat status;
@@ -100,13 +113,17 @@ static void show_it_is_a_socket(int fd)
         die("readlink(\"%s\")", link_path);
     target[length] = '\0';
     printf("  readlink(\"%s\") = \"%s\"\n", link_path, target);
+    /*] */
 }
 
 static void close_socket(int fd)
 {
+    /*[ close() fd (die() if it fails) and print "close(FD) = 0". See close(2).
+     *  stub: (void)fd; */
     if (close(fd) == -1)
         die("close(%d)", fd);
     printf("close(%d) = 0\n", fd);
+    /*] */
 }
 
 int main(int argc, char *argv[])

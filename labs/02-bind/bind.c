@@ -94,12 +94,17 @@ int main(int argc, char *argv[])
     /* Step 2 (with -r): SO_REUSEADDR. Without it the kernel refuses a port
      * that an old connection still holds in TIME_WAIT. It never lets two
      * sockets *listen* on one address and port at the same time. */
+    /*[ With -r (reuse_address): setsockopt() SO_REUSEADDR to 1 (die() if
+     *  it fails) and print "setsockopt(FD, SOL_SOCKET, SO_REUSEADDR, [1],
+     *  4) = 0" (4: the option's size). See setsockopt(2), socket(7).
+     *  stub: (void)reuse_address; */
     if (reuse_address) {
         int on = 1;
         if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1)
             die("setsockopt(%d, SOL_SOCKET, SO_REUSEADDR, [1])", fd);
         printf("setsockopt(%d, SOL_SOCKET, SO_REUSEADDR, [1], %zu) = 0\n", fd, sizeof on);
     }
+    /*] */
 
     /* Step 3: bind. The kernel checks, in one go and without waiting:
      *   - the address belongs to this host        else EADDRNOTAVAIL
@@ -108,6 +113,12 @@ int main(int argc, char *argv[])
      *     root or CAP_NET_BIND_SERVICE            else EACCES
      * Port 0 means "any free port": the kernel picks one from
      * net.ipv4.ip_local_port_range. */
+    /*[ bind() fd to `address` (format_address() it for the lines); if it
+     *  fails, die("bind(FD, ADDR:PORT)"): the errno tells which check failed.
+     *  Print "bind(FD, ADDR:PORT) = 0". Then ask getsockname() which address
+     *  the socket really has and print "getsockname(FD) = ADDR:PORT" (the
+     *  tests read the port from this line). See bind(2), getsockname(2).
+     *  stub: (void)address_length; */
     char requested[ADDRESS_TEXT_SIZE];
     format_address((struct sockaddr *)&address, requested);
     if (bind(fd, (struct sockaddr *)&address, address_length) == -1)
@@ -123,16 +134,21 @@ int main(int argc, char *argv[])
     char bound_text[ADDRESS_TEXT_SIZE];
     format_address((struct sockaddr *)&bound, bound_text);
     printf("getsockname(%d) = %s\n", fd, bound_text);
+    /*] */
 
     /* Step 5: hold the address. pause() sleeps until a signal arrives.
      * The socket is bound but not listening: a TCP client that tries to
      * connect gets a reset (ECONNREFUSED), and another bind() to this port
      * fails. SIGINT/SIGTERM end the pause with -1 EINTR. */
+    /*[ Until stop_requested: print "pause() ..." and call pause(); it
+     *  returns -1 with EINTR when a signal arrives: print that with
+     *  narrate_failure("pause()"). See pause(2), signal(7). */
     while (!stop_requested) {
         printf("pause() ...\n");
         if (pause() == -1)
             narrate_failure("pause()");
     }
+    /*] */
 
     /* Step 6: closing the socket releases the address at once: a bound
      * socket that never connected leaves no TIME_WAIT behind. */

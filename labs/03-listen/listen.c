@@ -105,14 +105,25 @@ int main(int argc, char *argv[])
      * bounds that queue: Linux admits backlog+1 connections (the check is
      * "more than backlog") and silently lowers a backlog above
      * net.core.somaxconn to that value. */
+    /*[ listen() on listen_fd with `backlog` (die() if it fails) and print
+     *  "listen(FD, BACKLOG) = 0". See listen(2).
+     *  stub: (void)backlog; */
     if (listen(listen_fd, backlog) == -1)
         die("listen(%d, %d)", listen_fd, backlog);
     printf("listen(%d, %d) = 0\n", listen_fd, backlog);
+    /*] */
 
     /* Step 4: watch the queue, and never accept. The kernel sends no event
      * when the queue grows from 1 to 2 (poll() on the listening socket only
      * says "at least one is waiting"), so the lab looks again every
      * LOOK_INTERVAL_MS and prints only what changed. */
+    /*[ Until stop_requested: read the queue with getsockopt(listen_fd,
+     *  IPPROTO_TCP, TCP_INFO) (die() if it fails); when tcpi_unacked differs
+     *  from what you printed last (or nothing was printed yet), print
+     *  "accept queue: N pending (backlog B)" (B: tcpi_sacked) and then
+     *  "poll(NULL, 0, 100) ...". Then sleep in poll(NULL, 0,
+     *  LOOK_INTERVAL_MS); after EINTR print it with narrate_failure(), any
+     *  other error: die(). Never call accept(). See tcp(7), poll(2). */
     int64_t shown_pending = -1;     /* nothing printed yet */
     while (!stop_requested) {
         /* TCP_INFO on a *listening* socket: Linux reuses two fields of the
@@ -142,6 +153,7 @@ int main(int argc, char *argv[])
             narrate_failure("poll(NULL, 0, %d)", LOOK_INTERVAL_MS);
         }
     }
+    /*] */
 
     /* Step 5: closing a listening socket throws away its accept queue: each
      * waiting connection is reset, and its client's next read or write

@@ -74,6 +74,14 @@ static const char usage[] =
  * ECONNRESET or EPIPE. That ends this client, not the server: the failure
  * is printed and the caller closes the socket. (EPIPE also raises SIGPIPE,
  * which would kill the process; main() ignores that signal.) */
+/*[ Write static void write_all(int conn_fd, const char *reply, size_t length):
+ *  call write() until all `length` bytes are out, printing each call as
+ *      write(FD, "BYTES", LEFT) = N
+ *  (BYTES through print_escaped(), the ones this call wrote; LEFT, the
+ *  bytes it was asked for). When it fails: after EINTR try again unless
+ *  stop_requested; else print the same start, then narrate_failure() adds
+ *  " = -1 ERRNO (text)", and return. send() (its line: send(FD, "BYTES",
+ *  LEFT, 0) = N) is as right. See write(2), send(2), errno(3). */
 static void write_all(int conn_fd, const char *reply, size_t length)
 {
     size_t written = 0;
@@ -98,6 +106,7 @@ static void write_all(int conn_fd, const char *reply, size_t length)
         written += (size_t)result;
     }
 }
+/*] */
 
 int main(int argc, char *argv[])
 {
@@ -143,8 +152,10 @@ int main(int argc, char *argv[])
      * the kernel also sends SIGPIPE, whose default action ends the process
      * without a word. A server must not die because of a client: ignore
      * the signal, and handle the EPIPE where the write is made. */
+    /*[ Ignore SIGPIPE, checking the result (die() if it fails). See signal(2). */
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
         die("signal(SIGPIPE, SIG_IGN)");
+    /*] */
 
     /* Steps 1-4, from labs 01 to 03, done by common/lab.c and narrated the
      * same way: socket(); SO_REUSEADDR, because this server closes each
@@ -166,6 +177,15 @@ int main(int argc, char *argv[])
          * shares the listening socket's local address and port: accept()
          * opens no new port. What tells the connections apart is the whole
          * 5-tuple: protocol, local address and port, peer address and port. */
+        /*[ Serve one client. Print "accept(FD) ..." and call accept(). If it
+         *  fails with EINTR, or with an error that concerns only that one
+         *  connection (only_this_connection_failed()), print the failure with
+         *  narrate_failure() and `continue`; any other error: die(). Else
+         *  print "accept(FD) = NEW  peer ADDR:PORT" (format_address() the
+         *  peer, two spaces before "peer"), write_all() the reply, close()
+         *  the new socket ("close(NEW) = 0"), and count it in `served`.
+         *  Delete the stub's `break`. See accept(2), close(2).
+         *  stub: break; */
         printf("accept(%d) ...\n", listen_fd);
         struct sockaddr_storage peer;
         socklen_t peer_length = sizeof peer;
@@ -194,6 +214,7 @@ int main(int argc, char *argv[])
         printf("close(%d) = 0\n", conn_fd);
         served++;
         /* No sleep here: the next client is taken at once. */
+        /*] */
     }
 
     /* Step 8: closing the listening socket stops new connections; any

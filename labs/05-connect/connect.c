@@ -118,6 +118,13 @@ int main(int argc, char *argv[])
      * comes back and it has answered ACK: the three-way handshake. The
      * server's kernel does its part alone and queues the connection; the
      * server program may not have called accept() yet, and need not. */
+    /*[ Print "connect(FD, ADDR:PORT) ..." and call connect() to `server`,
+     *  timing it (clock_gettime(CLOCK_MONOTONIC), milliseconds_since()).
+     *  After EINTR: narrate_failure() the call, close fd, return 0; any other
+     *  error: die("connect(FD, ADDR:PORT)"). Then print
+     *  "connect(FD, ADDR:PORT) = 0  after MS ms" (MS with 3 decimals).
+     *  See connect(2), clock_gettime(2).
+     *  stub: (void)server_length; (void)milliseconds_since; */
     printf("connect(%d, %s) ...\n", fd, server_text);
     struct timespec started;
     clock_gettime(CLOCK_MONOTONIC, &started);
@@ -131,10 +138,15 @@ int main(int argc, char *argv[])
     }
     printf("connect(%d, %s) = 0  after %.3f ms\n", fd, server_text,
            milliseconds_since(&started));
+    /*] */
 
     /* Step 4: the implicit bind. connect() gave the socket a local address;
      * getsockname() shows it. getpeername() shows the other end. Together
      * with the protocol they are the connection's 5-tuple. */
+    /*[ The implicit bind: getsockname() fd and print
+     *  "getsockname(FD) = ADDR:PORT  the port the kernel chose"; then
+     *  getpeername() and print "getpeername(FD) = ADDR:PORT". die() if
+     *  either fails. See getsockname(2), getpeername(2). */
     struct sockaddr_storage local, peer;
     socklen_t local_length = sizeof local, peer_length = sizeof peer;
     char local_text[ADDRESS_TEXT_SIZE], peer_text[ADDRESS_TEXT_SIZE];
@@ -146,11 +158,18 @@ int main(int argc, char *argv[])
         die("getpeername(%d)", fd);
     format_address((struct sockaddr *)&peer, peer_text);
     printf("getpeername(%d) = %s\n", fd, peer_text);
+    /*] */
 
     /* Step 5 (with -m): send the message. send() copies bytes into the
      * socket's send buffer and may take fewer than asked: loop until all
      * are in. Then shutdown(SHUT_WR) sends FIN: "no more from me". The
      * server's recv() returns 0 (EOF) while we can still read its answer. */
+    /*[ With -m (message not NULL): send() it all, looping on partial
+     *  sends, printing each call as 'send(FD, "BYTES", LEFT, 0) = N'
+     *  (print_escaped(); write() is as right: 'write(FD, "BYTES", LEFT) = N');
+     *  die() on failure. Then shutdown(fd, SHUT_WR) and print
+     *  "shutdown(FD, SHUT_WR) = 0". See send(2), shutdown(2).
+     *  stub: (void)message; */
     if (message != NULL) {
         size_t length = strlen(message), sent = 0;
         while (sent < length) {
@@ -166,10 +185,16 @@ int main(int argc, char *argv[])
             die("shutdown(%d, SHUT_WR)", fd);
         printf("shutdown(%d, SHUT_WR) = 0  the server will read EOF\n", fd);
     }
+    /*] */
 
     /* Step 6: print what the server sends. recv() sleeps until at least one
      * byte is there, then returns what has arrived (up to the buffer size);
      * 0 means the server closed its side: end of file. */
+    /*[ Until EOF: print "recv(FD, ..." and recv() into a buffer of
+     *  RECEIVE_SIZE bytes; print 'recv(FD, "BYTES", SIZE, 0) = N' (bytes
+     *  through print_escaped()); at N = 0 (EOF) stop. After EINTR:
+     *  narrate_failure() and stop; other errors: die(). read() is as
+     *  right ('read(FD, "BYTES", SIZE) = N'). See recv(2). */
     char buffer[RECEIVE_SIZE];
     for (;;) {
         printf("recv(%d, ...\n", fd);
@@ -188,6 +213,7 @@ int main(int argc, char *argv[])
         if (n == 0)
             break;
     }
+    /*] */
 
     /* Step 7: close. */
     if (close(fd) == -1)

@@ -66,12 +66,16 @@ static const char usage[] =
 enum { SHOWN_BYTES = 32 };
 
 /* Print `send(4, "bytes", 5, 0)` without a newline: the start of a send line. */
+/*[ Write static void print_send_call(int fd, const char *bytes, size_t length):
+ *  print 'send(FD, "BYTES", LENGTH, 0)' with no newline, the bytes through
+ *  print_escaped() (at most SHOWN_BYTES of them). */
 static void print_send_call(int fd, const char *bytes, size_t length)
 {
     printf("send(%d, ", fd);
     print_escaped(bytes, length, SHOWN_BYTES);
     printf(", %zu, 0)", length);
 }
+/*] */
 
 /* send() until all `length` bytes are in the kernel, or the lab must stop.
  * A blocking send() on TCP normally takes everything, sleeping while the
@@ -79,6 +83,13 @@ static void print_send_call(int fd, const char *bytes, size_t length)
  * arrives after part of the data was copied. So loop on partial sends.
  * With `total_sent` (for -f), add to it and show the running total.
  * Returns 0 when all was sent, -1 when SIGINT/SIGTERM interrupted it. */
+/*[ Write static int send_all(int conn_fd, const char *bytes, size_t length,
+ *  long long *total_sent), as the comment above says. Before each send():
+ *  return -1 if stop_requested; print the call and " ..." (the lines below
+ *  the lab's header comment show them). After it: the call and " = N",
+ *  then "  partial: M bytes not sent yet" if N is short, then (when
+ *  total_sent is not NULL) "  (T sent in all)". EINTR: narrate_failure(),
+ *  return -1; other errors: die("send(FD, ..., LEFT, 0)"). See send(2). */
 static int send_all(int conn_fd, const char *bytes, size_t length,
                     long long *total_sent)
 {
@@ -114,6 +125,7 @@ static int send_all(int conn_fd, const char *bytes, size_t length,
     }
     return 0;
 }
+/*] */
 
 int main(int argc, char *argv[])
 {
@@ -194,6 +206,18 @@ int main(int argc, char *argv[])
         die("close(%d)", listen_fd);
     printf("close(%d) = 0  one client only: no longer listening\n", listen_fd);
 
+    /*[ Step 6. With -f (flood_bytes > 0): send_all() flood_bytes bytes of
+     *  buffer in chunks of buffer_size (counting in a total), until done,
+     *  stop_requested, or send_all() returns -1. Else echo until EOF: with
+     *  -d (delay_ms), first print "nanosleep(MS ms) ...", nanosleep(), then
+     *  "nanosleep(MS ms) = 0" (EINTR: narrate_failure() and stop); print
+     *  "recv(FD, ..." and recv() up to buffer_size bytes; print
+     *  'recv(FD, "BYTES", BUFSIZE, 0) = N' (print_escaped(), SHOWN_BYTES),
+     *  adding "  EOF: the peer closed its side" and stopping at N = 0;
+     *  EINTR: narrate_failure("recv(FD, ..., BUFSIZE, 0)") and stop; other
+     *  errors: die(); then send_all() the N bytes back.
+     *  See recv(2), send(2), nanosleep(2).
+     *  stub: (void)delay_ms; */
     if (flood_bytes > 0) {
         /* Step 6 (-f): send BYTES in chunks. Each send() copies the chunk
          * into this socket's send buffer and returns at once; TCP moves it
@@ -254,6 +278,7 @@ int main(int argc, char *argv[])
                 break;
         }
     }
+    /*] */
 
     /* Step 7: close the connection. The kernel still delivers what is in
      * the send buffer, then sends FIN: the client reads EOF after the last

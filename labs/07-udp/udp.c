@@ -104,6 +104,18 @@ int main(int argc, char *argv[])
          * address it came from. Without MSG_TRUNC it would return only the
          * bytes that fit in the buffer, and the cut would go unnoticed;
          * with it, the return value is the datagram's real length. */
+        /*[ One datagram. Print "recvfrom(FD, ..." and recvfrom() with
+         *  MSG_TRUNC into buffer (buffer_size bytes), learning the sender;
+         *  after EINTR narrate_failure() and break, other errors: die().
+         *  Count it in received_count. Print
+         *  'recvfrom(FD, "BYTES", BUFSIZE, MSG_TRUNC, ADDR:PORT) = SIZE',
+         *  the bytes that fit, then "  an empty datagram ..." for SIZE 0 or
+         *  "  truncated: the datagram had SIZE bytes, KEPT fit, LOST were
+         *  lost". Then sendto() the bytes that fit back to the sender and
+         *  print 'sendto(FD, "BYTES", KEPT, 0, ADDR:PORT) = SENT'; a failed
+         *  sendto is narrate_failure()d, never fatal. See recvfrom(2),
+         *  sendto(2), udp(7).
+         *  stub: break; */
         struct sockaddr_storage sender;
         socklen_t sender_length = sizeof sender;
         printf("recvfrom(%d, ...\n", fd);
@@ -146,6 +158,7 @@ int main(int argc, char *argv[])
         printf("sendto(%d, ", fd);
         print_escaped(buffer, kept, SHOWN_BYTES);
         printf(", %zu, 0, %s) = %zd\n", kept, sender_text, sent);
+        /*] */
     }
 
     /* Step 5: close. Datagrams still queued are discarded with it. */

@@ -112,6 +112,9 @@ static void print_data_call(const char *call, int fd, const char *bytes,
  * "\n\n" or "\n\r\n". */
 static int has_blank_line(const char *bytes, size_t length)
 {
+    /*[ Return 1 if the first `length` bytes hold a LF followed by an empty
+     *  line ("\n\n" or "\n\r\n"), else 0.
+     *  stub: (void)bytes; (void)length; return 0; */
     for (size_t i = 0; i < length; i++) {
         if (bytes[i] != '\n')
             continue;
@@ -121,6 +124,7 @@ static int has_blank_line(const char *bytes, size_t length)
             return 1;
     }
     return 0;
+    /*] */
 }
 
 /* Read one request from conn_fd into request[] until its blank line.
@@ -131,6 +135,17 @@ static int has_blank_line(const char *bytes, size_t length)
  * calling recv() and looks for the blank line in all it has so far. */
 static enum request_end read_request(int conn_fd, char request[REQUEST_LIMIT])
 {
+    /*[ Loop: print "recv(FD, ..." and recv() into the room left in
+     *  request[] (REQUEST_LIMIT bytes in all). -1: narrate_failure(),
+     *  return REQUEST_ABANDONED. Else print 'recv(FD, "BYTES", ROOM, 0)'
+     *  (print_data_call()) and end the line: " = 0  EOF: the peer closed
+     *  its side before a blank line" (ABANDONED); " = N  a blank line: the
+     *  request is complete" once has_blank_line() finds it in all that came
+     *  so far (COMPLETE); " = N  8192 bytes and no blank line: too large"
+     *  when the buffer is full (TOO_LARGE); else " = N  no blank line yet:
+     *  read on", and recv() again. See recv(2).
+     *  stub: (void)conn_fd; (void)request; (void)has_blank_line;
+     *  (void)print_data_call; return REQUEST_ABANDONED; */
     size_t used = 0;
 
     for (;;) {
@@ -169,6 +184,7 @@ static enum request_end read_request(int conn_fd, char request[REQUEST_LIMIT])
         }
         printf(" = %zd  no blank line yet: read on\n", received);
     }
+    /*] */
 }
 
 /* Build an HTTP/1.1 response in response[] and return its length.
@@ -181,6 +197,12 @@ static enum request_end read_request(int conn_fd, char request[REQUEST_LIMIT])
 static size_t format_response(char response[RESPONSE_SIZE], const char *status,
                               const char *body)
 {
+    /*[ snprintf() into response (RESPONSE_SIZE bytes) the status line
+     *  "HTTP/1.1 STATUS", the headers Content-Type: text/plain,
+     *  Content-Length (strlen(body)) and Connection: close, every line ended
+     *  by "\r\n", an empty line, then the body; return its length.
+     *  See RFC 9112, sections 2 and 6.
+     *  stub: (void)status; (void)body; response[0] = '\0'; return 0; */
     int length = snprintf(response, RESPONSE_SIZE,
                           "HTTP/1.1 %s\r\n"
                           "Content-Type: text/plain\r\n"
@@ -190,6 +212,7 @@ static size_t format_response(char response[RESPONSE_SIZE], const char *status,
                           "%s",
                           status, strlen(body), body);
     return (size_t)length;
+    /*] */
 }
 
 /* Send all `length` bytes. send() may send fewer bytes than asked (a
@@ -197,6 +220,12 @@ static size_t format_response(char response[RESPONSE_SIZE], const char *status,
  * until all are out. Returns 0, or -1 after narrating the failure. */
 static int send_all(int conn_fd, const char *bytes, size_t length)
 {
+    /*[ Until all `length` bytes are sent: print the call
+     *  (print_data_call("send", ...)) and " ...", send() what is left;
+     *  -1: narrate_failure("send(FD, ..., LEFT, 0)") and return -1; else
+     *  print the call again and " = N", plus "  partial: M bytes still to
+     *  send" when N is short. Return 0. See send(2).
+     *  stub: (void)conn_fd; (void)bytes; (void)length; return -1; */
     size_t sent_so_far = 0;
 
     while (sent_so_far < length) {
@@ -223,6 +252,7 @@ static int send_all(int conn_fd, const char *bytes, size_t length)
         sent_so_far += (size_t)sent;
     }
     return 0;
+    /*] */
 }
 
 /* After a 431 answer the client may still be sending its oversized request.
@@ -235,6 +265,14 @@ static int send_all(int conn_fd, const char *bytes, size_t length)
  * DISCARD_LIMIT bytes. */
 static void discard_rest_of_request(int conn_fd, char buffer[REQUEST_LIMIT])
 {
+    /*[ shutdown(conn_fd, SHUT_WR) (failure: narrate_failure(), return) and
+     *  print "shutdown(FD, SHUT_WR) = 0  FIN: no more from us; now drain the
+     *  request". Then, up to DISCARD_LIMIT bytes: print "recv(FD, ..." and
+     *  recv() into buffer (REQUEST_LIMIT bytes); -1: narrate_failure(),
+     *  return; print the call (print_data_call()) and " = 0  EOF: the
+     *  client has finished" (return) or " = N  thrown away". Past the
+     *  limit, say so and return. See shutdown(2), recv(2).
+     *  stub: (void)conn_fd; (void)buffer; */
     /* shutdown(SHUT_WR) never blocks: it queues a FIN after the answer. */
     if (shutdown(conn_fd, SHUT_WR) == -1) {
         narrate_failure("shutdown(%d, SHUT_WR)", conn_fd);
@@ -262,6 +300,7 @@ static void discard_rest_of_request(int conn_fd, char buffer[REQUEST_LIMIT])
     }
     printf("(%d bytes thrown away and still more: give up on this client)\n",
            DISCARD_LIMIT);
+    /*] */
 }
 
 int main(int argc, char *argv[])
@@ -301,12 +340,24 @@ int main(int argc, char *argv[])
      * send this signal, and its default action kills the process. One
      * client that hangs up early must not take the server down, so ignore
      * it on purpose: send() then fails with EPIPE and we carry on. */
+    /*[ Ignore SIGPIPE with signal() (die() if it fails) and print
+     *  "signal(SIGPIPE, SIG_IGN) = PREVIOUS  a vanished client means EPIPE,
+     *  not death", PREVIOUS being SIG_IGN or SIG_DFL as signal() returned.
+     *  See signal(2), signal(7). */
     void (*previous)(int) = signal(SIGPIPE, SIG_IGN);
     if (previous == SIG_ERR)
         die("signal(SIGPIPE, SIG_IGN)");
     printf("signal(SIGPIPE, SIG_IGN) = %s  a vanished client means EPIPE, not death\n",
            previous == SIG_IGN ? "SIG_IGN" : "SIG_DFL");
+    /*] */
 
+    /*[ Steps 1-4, as labs 01-03 did them, each call checked with die() and
+     *  printed: "socket(FAMILY, SOCK_STREAM, 0) = FD", "setsockopt(FD,
+     *  SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0", "bind(FD, ADDR:PORT) = 0",
+     *  "getsockname(FD) = ADDR:PORT", "listen(FD, BACKLOG) = 0".
+     *  See socket(2), setsockopt(2), bind(2), getsockname(2), listen(2).
+     *  stub: int listen_fd = -1;
+     *  (void)family_name; (void)address_length; (void)backlog; */
     /* Step 1 (lab 01): a TCP socket of the address's family. */
     int listen_fd = socket(family, SOCK_STREAM, 0);
     if (listen_fd == -1)
@@ -344,6 +395,7 @@ int main(int argc, char *argv[])
     if (listen(listen_fd, backlog) == -1)
         die("listen(%d, %d)", listen_fd, backlog);
     printf("listen(%d, %d) = 0\n", listen_fd, backlog);
+    /*] */
 
     /* The two answers this server gives, built once: they never change. */
     char hello[RESPONSE_SIZE], too_large[RESPONSE_SIZE];
@@ -358,6 +410,11 @@ int main(int argc, char *argv[])
         /* Step 5 (lab 04): accept blocks until a connection is waiting in
          * the queue, then returns a NEW fd for it; listen_fd goes on
          * listening. */
+        /*[ Print "accept(FD) ..." and accept() a connection as lab 04 does
+         *  (EINTR or only_this_connection_failed(): narrate_failure() and
+         *  `continue`; else die()); count it in `clients`; print
+         *  "accept(FD) = CONN  peer ADDR:PORT". See accept(2).
+         *  stub: int conn_fd = -1; */
         struct sockaddr_storage peer;
         socklen_t peer_length = sizeof peer;
         printf("accept(%d) ...\n", listen_fd);
@@ -373,6 +430,7 @@ int main(int argc, char *argv[])
         char peer_text[ADDRESS_TEXT_SIZE];
         format_address((struct sockaddr *)&peer, peer_text);
         printf("accept(%d) = %d  peer %s\n", listen_fd, conn_fd, peer_text);
+        /*] */
 
         /* Step 6 (lab 06): read the request, up to its blank line. */
         enum request_end end = read_request(conn_fd, request);
