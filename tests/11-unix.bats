@@ -214,14 +214,14 @@ as_nobody() {
     run -1 unix_connect "$SOCK"
     assert_output "connect: ECONNREFUSED"
     run --separate-stderr run_lab 11-unix -s "$SOCK" -n 1
-    assert_call_failed "\"$SOCK\"" EADDRINUSE
+    assert_call_failed bind EADDRINUSE
     assert_stderr_contains "bind("
     [[ -S $SOCK ]] || fail "the failed run removed the file"
 }
 
 @test "bind() fails at once where no file can be made: ENOENT for a folder that does not exist, exit 1" {
     run --separate-stderr run_lab 11-unix -s "$SOCKET_DIR/missing/lab.sock"
-    assert_call_failed "\"$SOCKET_DIR/missing/lab.sock\"" ENOENT
+    assert_call_failed bind ENOENT
     assert_stderr_contains "bind("
 }
 
@@ -240,7 +240,7 @@ as_nobody() {
 @test "-u never removes a file that is not a socket: a regular file stays, and bind fails with EADDRINUSE" {
     echo "keep me" >"$SOCK"
     run --separate-stderr run_lab 11-unix -s "$SOCK" -u
-    assert_call_failed "\"$SOCK\"" EADDRINUSE
+    assert_call_failed bind EADDRINUSE
     refute_line "unlink(\"$SOCK\") = 0"
     run -0 cat "$SOCK"
     assert_output "keep me"
@@ -457,7 +457,10 @@ no_fd_to() {
     assert_line --regexp '^\[pid [0-9]+\] read\([0-9]+, "first line\\nsecond\\n", [0-9]+\) = 18$'
     assert_line --regexp '^sendmsg\([0-9]+, .*SCM_RIGHTS.*\) = [1-9][0-9]*$'
     run --separate-stderr run_lab 11-unix -P "$SOCKET_DIR/missing"
-    assert_call_failed "\"$SOCKET_DIR/missing\"" ENOENT
+    # open() or openat(): either is right.
+    assert_equal "$status" 1
+    [[ $stderr =~ (^|[^[:alnum:]])open(at)?[^[:alnum:]].*ENOENT ]] ||
+        fail "no line of stderr names open or openat and ENOENT: $stderr"
     # Even so, the parent reaped its child before it ended: no orphan left.
     local child
     child=$(sed -nE 's/^fork\(\) = ([0-9]+)$/\1/p' <<<"$output")
@@ -469,37 +472,37 @@ no_fd_to() {
     local long
     long=/tmp/$(printf 'x%.0s' {1..110})
     run --separate-stderr run_lab 11-unix -s "$long"
-    assert_usage_error "'$long'"
+    assert_usage_error "$long"
     run --separate-stderr run_lab 11-unix -s ''
-    assert_usage_error "''"
+    assert_usage_error ""
     run --separate-stderr run_lab 11-unix -s @
-    assert_usage_error "'@'"
+    assert_usage_error @
     run --separate-stderr run_lab 11-unix -t seqpacket
-    assert_usage_error "'seqpacket'"
+    assert_usage_error seqpacket
     run --separate-stderr run_lab 11-unix -t ''
-    assert_usage_error "''"
+    assert_usage_error ""
     local value
     for value in 0 -1 99999999999999999999; do
         run --separate-stderr run_lab 11-unix -n "$value"
-        assert_usage_error "count '$value' is out of range"
+        assert_usage_error "$value"
     done
     for value in two '' 3x; do
         run --separate-stderr run_lab 11-unix -n "$value"
-        assert_usage_error "count '$value' is not a number"
+        assert_usage_error "$value"
     done
     for value in s t n P; do
         run --separate-stderr run_lab 11-unix "-$value"
-        assert_usage_error "option -$value needs a value"
+        assert_usage_error "-$value"
     done
     # No ports and no IP addresses here.
     for value in a p x; do
         run --separate-stderr run_lab 11-unix "-$value" 1
-        assert_usage_error "unknown option -$value"
+        assert_usage_error "-$value"
     done
     run --separate-stderr run_lab 11-unix -P /etc/hostname -s "$SOCK"
     assert_usage_error "-P"
     run --separate-stderr run_lab 11-unix -s "$SOCK" extra
-    assert_usage_error "'extra'"
+    assert_usage_error extra
     # Nothing was made on the way.
     [[ ! -e $SOCK ]] || fail "a usage error left $SOCK"
 }
@@ -521,10 +524,10 @@ no_fd_to() {
     stop_lab TERM
     # One byte more, and the lab says so before it makes anything.
     run --separate-stderr run_lab 11-unix -s "${path}q"
-    assert_usage_error "'${path}q'"
+    assert_usage_error "${path}q"
     [[ ! -e ${path}q ]] || fail "a usage error left ${path}q"
     run --separate-stderr run_lab 11-unix -s "@${name}q"
-    assert_usage_error "'@${name}q'"
+    assert_usage_error "@${name}q"
 }
 
 @test "-h prints the usage on stdout and exits 0" {
