@@ -12,6 +12,27 @@ TIMELINE_DIR=$(cd "$TIMELINE_DIR" && pwd)
 ln -s "$PWD/labs" "$TIMELINE_DIR/labs"
 cd "$TIMELINE_DIR" || return 1
 
+# asleep_on NAME LINE: wait (at most 4 s) until the lane's last line is LINE
+# (a call's "..." line) and its process is in state S: asleep in that call.
+# Seen so twice, 50 ms apart, so that the trace shows a sleep too (a send()
+# is drawn asleep from 10 ms on).
+asleep_on() {
+    local tries
+    for ((tries = 0; tries < 200; tries++)); do
+        if in_call "$@"; then
+            sleep 0.05
+            in_call "$@" && return 0
+        fi
+        sleep 0.02
+    done
+    echo "timeline: $1 never slept after '$2'" >&2
+    return 1
+}
+in_call() {
+    [[ $(tail -n 1 "$TIMELINE_DIR/$1.out") == "$2" &&
+        $(cut -d' ' -f3 "/proc/$(<"$TIMELINE_DIR/$1.pid")/stat") == S ]]
+}
+
 # Stream: one client, nc, that types one line and then ends its input.
 lane stream labs/11-unix/unix -n 1
 await stream '^accept\(3\) \.\.\.$'
@@ -19,9 +40,9 @@ open_fifo typed typed
 LANE_STDIN=$TIMELINE_DIR/typed lane nc nc -N -U lab.sock
 await stream '^recv\(4, \.\.\.$'
 printf 'hello\n' >&"$typed"
-await stream '^send\(4, "hello\\n", 6, 0\) = 6$'
 await nc '^hello$'               # nc has read the echo
-exec {typed}>&-                # nc reads EOF, shuts down its side: recv() = 0
+asleep_on stream 'recv(4, ...'   # the lab waits for more
+exec {typed}>&-                 # nc reads EOF, shuts down its side: recv() = 0
 end_lane stream
 end_lane nc
 
@@ -42,20 +63,8 @@ LANE_STDIN=$TIMELINE_DIR/go lane sender perl -MSocket -e '
     recv($socket, my $answer, 64, 0) // die "recv: $!" for 1 .. $ARGV[0];
     unlink "me.sock";
 ' "$datagrams"
-# The lab is asleep answering the last datagram once its last line is that
-# sendto's "..." and it is in state S; seen so twice, 50 ms apart, so that
-# the trace too shows a sleep (a send() is drawn asleep from 10 ms on).
-asleep_in_sendto() {
-    [[ $(tail -n 1 "$TIMELINE_DIR/dgram.out") == "sendto(3, \"d$datagrams\""*' ...' &&
-        $(cut -d' ' -f3 "/proc/$(<"$TIMELINE_DIR/dgram.pid")/stat") == S ]]
-}
-for ((tries = 0; tries < 200; tries++)); do
-    if asleep_in_sendto; then
-        sleep 0.05
-        asleep_in_sendto && break
-    fi
-    sleep 0.02
-done
+# The lab is asleep answering the last datagram: the sender's queue is full.
+asleep_on dgram "sendto(3, \"d$datagrams\", $((${#datagrams} + 1)), 0, \"me.sock\") ..."
 echo go >&"$go"
 end_lane sender
 end_lane dgram

@@ -22,7 +22,8 @@ than GAP_MS are marked with their real length.
 
 The SVG keeps what it shows in attributes the tests read: each lane a
 <g data-lane="NAME">, each bar a <g data-call=...> with its tokens
-(call, fd, result class), its lane and the narration line it follows.
+(call, fd, result class), its lane, the narration line it follows, and
+what woke it (data-woken: the kinds of the arrows drawn into it).
 """
 import math
 import os
@@ -632,6 +633,9 @@ def draw(traces, out):
                       'data-count': str(len(bar.members) // bar.period),
                       'data-line': str(bar.line),
                       'data-asleep': 'yes' if sleepers else 'no',
+                      # what the arrows into it show woke it (connect, data ...)
+                      'data-woken': ' '.join(sorted({m.wake[0] for m in bar.members if m.wake and
+                                                     (m.asleep or m.wake[0] == 'queued')})),
                       'title': '%s\n%s%s' % (bar.label, 'asleep ' if sleepers else '',
                                              fmt_ms(sum(m.duration_ms for m in bar.members)))}
         for s in lane['signals']:
