@@ -22,7 +22,8 @@ than GAP_MS are marked with their real length.
 
 The SVG keeps what it shows in attributes the tests read: each lane a
 <g data-lane="NAME">, each bar a <g data-call=...> with its tokens
-(call, fd, result class), its lane and the narration line it follows.
+(call, fd, result class), its lane, the narration line it follows, and
+what woke it (data-woken: the kinds of the arrows drawn into it).
 """
 import math
 import os
@@ -58,6 +59,28 @@ SOCKET_FD = re.compile(r'^(-?\d+)<((?:TCP|UDP|UDPLITE|SCTP)(?:v6)?|UNIX(?:-[A-Z]
 ANY_FD = re.compile(r'^(-?\d+)<')
 ADDRESS = re.compile(r'sin6?_port=htons\((\d+)\), (?:sin_addr=inet_addr\("([^"]+)"\)|'
                      r'sin6_flowinfo=[^,]*, inet_pton\(AF_INET6, "([^"]+)")')
+# An AF_UNIX address in a call's arguments: sun_path="lab.sock", or
+# sun_path=@"name" for an abstract one.
+SUN_PATH = re.compile(r'sun_path=(@?)"((?:[^"\\]|\\.)*)"')
+# What -yy shows for a unix socket bound to a name and not connected:
+# 3<UNIX:[2510613,"dgram.sock"]> (a connected one shows [inode->peer,...]).
+UNIX_NAMED = re.compile(r'\d+<UNIX(?:-[A-Z]+)?:\[(\d+),"((?:[^"\\]|\\.)*)"\]>')
+# The sockets bound to each unix name: [(time first seen, inode) ...]
+# (filled by find_wakes from all the lanes' traces): a unix datagram names
+# its peer by path, -yy names the sockets by inode. A name can be bound
+# again once its file is removed, so the time tells which socket held it.
+UNIX_NAMES = {}
+
+
+def unix_socket(name, when):
+    """The inode of the socket that held a unix name at `when`: the last
+    seen by then, else the first seen after (a sleeping recvfrom() names a
+    sender whose socket appears in the trace only later)."""
+    held = UNIX_NAMES.get(name)
+    if not held:
+        return name
+    before = [inode for seen, inode in held if seen <= when]
+    return before[-1] if before else held[0][1]
 
 
 class Call:
@@ -234,6 +257,9 @@ def parse_trace(path, lane, peer=False):
         call = Call(lane, pid, name, args, result, start, duration)
         call.bound = max(call.end, bound or call.end)
         call.line = lines.get(pid, 0)
+        # A wait's sockets that are the program's (not curl's own socketpair).
+        call.waited = {fd for fd, k in re.findall(r'(\d+)<(?:TCP|UDP|UNIX)[^:]*:\[([^\]]*)\]>', args)
+                       if (pid, k) not in ignored} if name in WAITS else set()
         if fd:
             call.fd, call.socket = int(fd.group(1)), fd.group(3)
         elif ANY_FD.match(args) and name not in WAITS:
@@ -274,6 +300,12 @@ def addresses(call):
     m = ADDRESS.search(call.args)
     if m and call.name in ('sendto', 'recvfrom', 'sendmsg', 'recvmsg') and remote is None:
         remote = '%s:%s' % (m.group(2) or '[%s]' % m.group(3), m.group(1))
+    # A unix datagram's peer is a path (or @name) in the arguments: the
+    # inode of the socket bound to it, as the peer's own calls show it.
+    m = SUN_PATH.search(call.args)
+    if m and call.name in ('sendto', 'recvfrom', 'sendmsg', 'recvmsg') and remote is None:
+        name = m.group(1) + m.group(2)
+        remote = unix_socket(name, call.start)
     return local, remote
 
 
@@ -307,17 +339,21 @@ def trace_label(call):
         value = '0 (Timeout)'
     inner = '' if call.fd is None else str(call.fd)
     if call.name in SENDS | RECEIVES:
-        q = first_string(call.args)
+        fd_text = SOCKET_FD.match(call.args)   # -yy may quote a unix socket's path
+        q = first_string(call.args[fd_text.end():] if fd_text else call.args)
         if q and not value.startswith('-1'):
             inner += ', ' + short_string(q[0])
     if call.name in WAITS and call.name != 'pause':
         fds = sorted(set(re.findall(r'(\d+)<(?:TCP|UDP|UNIX)', call.args)), key=int)
-        fds = [fd for fd in fds if not re.search(r'\b%s<UNIX' % fd, call.args) or not call.peer]
+        fds = [fd for fd in fds if fd in call.waited]
         inner = ', '.join(fds) if fds else ', '.join(call.args.split(', ')[:3])
         inner = '[%s]' % inner if fds else inner
     if call.name in ('connect', 'bind') and ADDRESS.search(call.args):
         m = ADDRESS.search(call.args)
         inner += ', %s:%s' % (m.group(2) or '[%s]' % m.group(3), m.group(1))
+    if call.name in ('connect', 'bind') and SUN_PATH.search(call.args):
+        m = SUN_PATH.search(call.args)
+        inner += ', %s"%s"' % (m.group(1), m.group(2))
     if call.name == 'socket':
         inner = ', '.join(call.args.split(', ')[:2])
     if call.name == 'getsockopt' and 'SO_ERROR' in call.args:
@@ -374,6 +410,15 @@ def waker(call, events):
 
 def find_wakes(lanes):
     everything = [c for lane in lanes for c in lane['calls']]
+    # Unix names -> the inode of the socket bound to each (-yy writes an
+    # abstract name as "@name"). Only sockets not connected count: an
+    # accepted stream socket shows its listener's path too.
+    UNIX_NAMES.clear()
+    for c in sorted(everything, key=lambda c: c.start):
+        for inode, name in UNIX_NAMED.findall(c.args + ' ' + c.result):
+            held = UNIX_NAMES.setdefault(name, [])
+            if inode not in [i for _, i in held]:
+                held.append((c.start, inode))
     by_pid = {}
     for c in everything:
         by_pid.setdefault((c.lane, c.pid), []).append(c)
@@ -588,6 +633,9 @@ def draw(traces, out):
                       'data-count': str(len(bar.members) // bar.period),
                       'data-line': str(bar.line),
                       'data-asleep': 'yes' if sleepers else 'no',
+                      # what the arrows into it show woke it (connect, data ...)
+                      'data-woken': ' '.join(sorted({m.wake[0] for m in bar.members if m.wake and
+                                                     (m.asleep or m.wake[0] == 'queued')})),
                       'title': '%s\n%s%s' % (bar.label, 'asleep ' if sleepers else '',
                                              fmt_ms(sum(m.duration_ms for m in bar.members)))}
         for s in lane['signals']:

@@ -78,6 +78,27 @@ sys.exit(1 if missing or not bars else 0)' "$picture"
     [[ $output == 2 ]]
 }
 
+@test "unix sockets: 11-unix's calls are woken by the peer's event, the stream's ends matched by inode, a datagram's peer by its path" {
+    # strace -yy names a unix socket by inode ([4242->4243,"lab.sock"]) and
+    # a datagram's peer only by path (sun_path="me.sock"): the arrows must
+    # join accept() to nc's connect, recv() to its bytes and its shutdown,
+    # the first recvfrom() to the sender's datagram, and the sendto() that
+    # slept on the sender's full queue to the sender's first read.
+    read -r queue_length </proc/sys/net/unix/max_dgram_qlen
+    last=d$((queue_length + 2))
+    run "$PYTHON" -c 'import sys, xml.etree.ElementTree as ET
+for g in ET.parse(sys.argv[1]).iter("{http://www.w3.org/2000/svg}g"):
+    if g.get("data-woken"):
+        print(g.get("data-lane"), g.get("data-call"), "<-", g.get("data-woken"),
+              "(asleep)" if g.get("data-asleep") == "yes" else "")' "$FRESH/11-unix.svg"
+    echo "$output"
+    [[ $output == *'stream accept(3) = 4 <- connect (asleep)'* ]]
+    [[ $output == *'stream recv(4, "hello\n", 2048, 0) = 6 <- data (asleep)'* ]]
+    [[ $output == *'stream recv(4, "", 2048, 0) = 0 <- close (asleep)'* ]]
+    [[ $output == *'dgram recvfrom(3, "d1", 2048, MSG_TRUNC, "me.sock") = 2 <- data (asleep)'* ]]
+    [[ $output == *"dgram sendto(3, \"$last\", ${#last}, 0, \"me.sock\") = ${#last} <- read (asleep)"* ]]
+}
+
 @test "the checks can fail: a bar moved off its narration line, or a call left out, is caught" {
     # The "..." check, on 04's picture with its first accept() bar moved
     # before the listen line (as a lab printing "accept(3) ..." late draws it).
