@@ -107,3 +107,21 @@ assert_clean() {
     assert_output "Hello there."
     assert_clean
 }
+
+@test "09-nonblock: one client echoed through EAGAIN and poll(), to EOF" {
+    start_checked 09-nonblock -p 0
+    PORT=$(wait_for_port)
+    wait_for_line '^poll\('
+    run -0 timeout 10 nc -N 127.0.0.1 "$PORT" <<<"echo me"
+    assert_output "echo me"
+    assert_clean
+}
+
+@test "09-nonblock: -c, a non-blocking connect, SO_ERROR 0, close" {
+    start_lab 09-nonblock -p 0
+    PORT=$(wait_for_port)
+    wait_for_line '^poll\('
+    start_checked 09-nonblock -c -p "$PORT"
+    assert_clean
+    run -0 grep -cE '^getsockopt\([0-9]+, SOL_SOCKET, SO_ERROR, \[0\], \[4\]\) = 0$' "$LAB_OUT"
+}
