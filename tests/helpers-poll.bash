@@ -121,3 +121,91 @@ start_full_listener() {
 queue_length_is() {
     [[ $(accept_queue "$1") == "$2 "* ]]
 }
+
+# ---- 08-server and 10-poll: many clients --------------------------------
+
+# head_of_line_scene PORT: the scene that 08-server and 10-poll are both put
+# through. A client connects and says nothing (nc -d: SILENT_PID); once it
+# is connected, another sends half a request and stops (HALF_FD, a socket
+# of this shell: printf '\r\n' >&"$HALF_FD" completes the request); then
+# curl asks for / (CURL_PID, in the background, bounded). CURL_OUT gets
+# curl's body, then a line "time_total SECONDS" (curl's own measure).
+head_of_line_scene() {
+    local port=$1
+    hold_connection 127.0.0.1 "$port"
+    SILENT_PID=$PEER_PID
+    wait_for_connected
+    exec {HALF_FD}<>"/dev/tcp/127.0.0.1/$port" || fail "cannot connect to 127.0.0.1:$port"
+    # One write (bash's printf would write a line at a time).
+    printf 'GET / HTTP/1.1\r\nHost: half\r\n' >"$BATS_TEST_TMPDIR/half-request"
+    cat "$BATS_TEST_TMPDIR/half-request" >&"$HALF_FD"
+    CURL_OUT="$BATS_TEST_TMPDIR/curl.out"
+    start_peer "$CURL_OUT" timeout 20 curl -sS -w 'time_total %{time_total}\n' "http://127.0.0.1:$port/"
+    CURL_PID=$PEER_PID
+}
+
+# start_many_clients PORT COUNT: COUNT clients in one background process
+# (python3), each with its own connection to 127.0.0.1:PORT. All connect,
+# then it prints "connected COUNT" and waits (bounded) until the file
+# $BATS_TEST_TMPDIR/go exists; then every client sends a request, and the
+# process reads all the answers as they come (select()) and prints
+# "answered N of COUNT": N got exactly 08's 97-byte "Hello there." answer,
+# then EOF. Sets PEER_PID and MANY_OUT. Each connection is a descriptor of
+# that process: COUNT must stay under its `ulimit -n`.
+start_many_clients() {
+    MANY_OUT="$BATS_TEST_TMPDIR/many.out"
+    start_peer "$MANY_OUT" timeout 60 python3 -c '
+import os, selectors, socket, sys, time
+port, count, go = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+expected = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n"
+            b"Connection: close\r\n\r\nHello there.\n")
+clients = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(count)]
+print("connected", count, flush=True)
+deadline = time.monotonic() + 40
+while not os.path.exists(go):
+    if time.monotonic() > deadline:
+        sys.exit("no go")
+    time.sleep(0.02)
+for client in clients:
+    client.sendall(b"GET / HTTP/1.1\r\nHost: many\r\n\r\n")
+selector = selectors.DefaultSelector()
+answers = {}
+for client in clients:
+    client.setblocking(False)
+    selector.register(client, selectors.EVENT_READ)
+    answers[client] = b""
+answered, open_count = 0, count
+while open_count and time.monotonic() < deadline:
+    for key, _ in selector.select(timeout=1):
+        chunk = key.fileobj.recv(65536)
+        if chunk:
+            answers[key.fileobj] += chunk
+            continue
+        selector.unregister(key.fileobj)
+        key.fileobj.close()
+        open_count -= 1
+        answered += answers[key.fileobj] == expected
+print("answered", answered, "of", count, flush=True)
+' "$1" "$2" "$BATS_TEST_TMPDIR/go"
+}
+
+# sleeps_only_in_poll PID WHILE_PID: until WHILE_PID ends (bounded), look at
+# PID again and again: whenever it sleeps (state S), it must be in poll or
+# ppoll. Prints the number of looks that found it asleep; fails naming the
+# call if it ever slept in another.
+sleeps_only_in_poll() {
+    local pid=$1 while_pid=$2 numbers number state asleep=0 looks=0
+    mapfile -t numbers <"$(syscall_numbers_file poll ppoll)"
+    local deadline=$((${EPOCHREALTIME//[!0-9]/} + 30000000))
+    while ! has_exited "$while_pid" && ((${EPOCHREALTIME//[!0-9]/} < deadline)); do
+        looks=$((looks + 1))
+        state=$(process_state "$pid") || break
+        if [[ $state == S ]] && { read -r number _ <"/proc/$pid/syscall"; } 2>/dev/null; then
+            [[ $number == running ]] && continue
+            [[ " ${numbers[*]} " == *" $number "* ]] ||
+                fail "process $pid slept in system call $number, not in poll (${numbers[*]})"
+            asleep=$((asleep + 1))
+        fi
+    done
+    echo "$asleep"
+}
