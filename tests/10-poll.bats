@@ -45,9 +45,9 @@ client_ports() {
     port08=$(wait_for_port)
     wait_for_line '^accept\(3\) \.\.\.$'
     start_server
-    local request=$'GET / HTTP/1.1\r\nHost: example\r\n\r\n'
-    timeout 5 nc -N 127.0.0.1 "$PORT" <<<"$request" >"$BATS_TEST_TMPDIR/10.200"
-    timeout 5 nc -N 127.0.0.1 "$port08" <<<"$request" >"$BATS_TEST_TMPDIR/08.200"
+    printf 'GET / HTTP/1.1\r\nHost: example\r\n\r\n' >"$BATS_TEST_TMPDIR/request"
+    timeout 5 nc -N 127.0.0.1 "$PORT" <"$BATS_TEST_TMPDIR/request" >"$BATS_TEST_TMPDIR/10.200"
+    timeout 5 nc -N 127.0.0.1 "$port08" <"$BATS_TEST_TMPDIR/request" >"$BATS_TEST_TMPDIR/08.200"
     run -0 cmp "$BATS_TEST_TMPDIR/08.200" "$BATS_TEST_TMPDIR/10.200"
     run -0 cmp "$BATS_TEST_TMPDIR/10.200" <(printf '%s' "$HELLO")
     # 8 KiB is served; one byte more is refused with 431, as 08 refuses it.
