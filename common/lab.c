@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,4 +327,135 @@ int open_listening_socket(const struct sockaddr_storage *address,
         die("listen(%d, %d)", fd, backlog);
     printf("listen(%d, %d) = 0\n", fd, backlog);
     return fd;
+}
+
+/* ---- Non-blocking sockets and poll() ---------------------------------- */
+
+/* Append `name` to `text`, after a "|" unless it is the first. */
+static void append_flag(char text[FLAGS_TEXT_SIZE], const char *name)
+{
+    size_t used = strlen(text);
+    snprintf(text + used, FLAGS_TEXT_SIZE - used, "%s%s", used > 0 ? "|" : "", name);
+}
+
+void format_file_flags(int flags, char text[FLAGS_TEXT_SIZE])
+{
+    static const struct { int bit; const char *name; } names[] = {
+        {O_APPEND, "O_APPEND"}, {O_NONBLOCK, "O_NONBLOCK"}, {O_ASYNC, "O_ASYNC"},
+    };
+    int access = flags & O_ACCMODE;
+
+    text[0] = '\0';
+    append_flag(text, access == O_RDONLY ? "O_RDONLY" : access == O_WRONLY ? "O_WRONLY" : "O_RDWR");
+    flags &= ~O_ACCMODE;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (flags & names[i].bit) {
+            append_flag(text, names[i].name);
+            flags &= ~names[i].bit;
+        }
+    }
+    if (flags != 0) {
+        char rest[16];
+        snprintf(rest, sizeof rest, "%#o", (unsigned)flags);
+        append_flag(text, rest);
+    }
+}
+
+void format_poll_events(short events, char text[FLAGS_TEXT_SIZE])
+{
+    static const struct { short bit; const char *name; } names[] = {
+        {POLLIN, "POLLIN"}, {POLLPRI, "POLLPRI"}, {POLLOUT, "POLLOUT"},
+        {POLLERR, "POLLERR"}, {POLLHUP, "POLLHUP"}, {POLLNVAL, "POLLNVAL"},
+    };
+    unsigned rest = (unsigned short)events;
+
+    text[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (rest & (unsigned short)names[i].bit) {
+            append_flag(text, names[i].name);
+            rest &= ~(unsigned short)names[i].bit;
+        }
+    }
+    if (rest != 0 || text[0] == '\0') {
+        char number[16];
+        snprintf(number, sizeof number, "%#x", rest);
+        append_flag(text, rest != 0 ? number : "0");
+    }
+}
+
+/* Append printf-style text to a POLL_TEXT_SIZE buffer (cut if it is full). */
+static void append_text(char text[POLL_TEXT_SIZE], const char *format, ...)
+    PRINTF_LIKE(2, 3);
+static void append_text(char text[POLL_TEXT_SIZE], const char *format, ...)
+{
+    size_t used = strlen(text);
+    va_list arguments;
+
+    if (used + 1 >= POLL_TEXT_SIZE)
+        return;
+    va_start(arguments, format);
+    vsnprintf(text + used, POLL_TEXT_SIZE - used, format, arguments);
+    va_end(arguments);
+}
+
+void format_poll_call(const struct pollfd *fds, nfds_t count, int timeout,
+                      char text[POLL_TEXT_SIZE])
+{
+    char events[FLAGS_TEXT_SIZE];
+
+    text[0] = '\0';
+    append_text(text, "poll([");
+    for (nfds_t i = 0; i < count; i++) {
+        if (i == POLL_SHOWN_ENTRIES) {
+            append_text(text, ", ...");
+            break;
+        }
+        format_poll_events(fds[i].events, events);
+        append_text(text, "%s{fd=%d, events=%s}", i > 0 ? ", " : "", fds[i].fd, events);
+    }
+    append_text(text, "], %lu, %d)", (unsigned long)count, timeout);
+}
+
+void format_poll_result(const struct pollfd *fds, nfds_t count, int ready,
+                        char text[POLL_TEXT_SIZE])
+{
+    char events[FLAGS_TEXT_SIZE];
+    int shown = 0;
+
+    text[0] = '\0';
+    if (ready == 0) {
+        append_text(text, "0 (Timeout)");
+        return;
+    }
+    append_text(text, "%d ([", ready);
+    for (nfds_t i = 0; i < count; i++) {
+        if (fds[i].revents == 0)
+            continue;
+        if (shown == POLL_SHOWN_ENTRIES) {
+            append_text(text, ", ...");
+            break;
+        }
+        format_poll_events(fds[i].revents, events);
+        append_text(text, "%s{fd=%d, revents=%s}", shown > 0 ? ", " : "", fds[i].fd, events);
+        shown++;
+    }
+    append_text(text, "])");
+}
+
+void make_nonblocking(int fd)
+{
+    char text[FLAGS_TEXT_SIZE];
+
+    /* 09-nonblock: read the file status flags, then set them again with
+     * O_NONBLOCK added. Neither call blocks. */
+    int flags = fcntl(fd, F_GETFL);
+    if (flags == -1)
+        die("fcntl(%d, F_GETFL)", fd);
+    format_file_flags(flags, text);
+    printf("fcntl(%d, F_GETFL) = %#x (flags %s)\n", fd, (unsigned)flags, text);
+
+    format_file_flags(flags | O_NONBLOCK, text);
+    if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+        die("fcntl(%d, F_SETFL, %s)", fd, text);
+    printf("fcntl(%d, F_SETFL, %s) = 0\n", fd, text);
 }

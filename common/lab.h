@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -117,6 +118,43 @@ int open_bound_socket(int type, const struct sockaddr_storage *address,
  * (a restarted server binds past TIME_WAIT), then listen(fd, backlog). */
 int open_listening_socket(const struct sockaddr_storage *address,
                           socklen_t address_length, int backlog);
+
+/* ---- Non-blocking sockets and poll() (09-nonblock, 10-poll) -----------
+ * 09-nonblock makes these calls itself; later labs get them from here,
+ * narrated the same way, as strace shows them:
+ *     fcntl(3, F_GETFL) = 0x2 (flags O_RDWR)
+ *     fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+ *     poll([{fd=3, events=POLLIN}, {fd=4, events=POLLOUT}], 2, -1) ...
+ *     poll([{fd=3, events=POLLIN}, {fd=4, events=POLLOUT}], 2, -1) = 1 ([{fd=4, revents=POLLOUT}])
+ */
+
+/* Room for format_file_flags() and format_poll_events() text. */
+#define FLAGS_TEXT_SIZE 128
+
+/* Room for a poll() call's text: strace shows at most 32 entries of an
+ * array, then "...", and so do these. */
+#define POLL_TEXT_SIZE 2048
+#define POLL_SHOWN_ENTRIES 32
+
+/* fcntl(F_GETFL) flags as strace names them: "O_RDWR|O_NONBLOCK". */
+void format_file_flags(int flags, char text[FLAGS_TEXT_SIZE]);
+
+/* poll() event bits as strace names them: "POLLIN|POLLOUT", "0". */
+void format_poll_events(short events, char text[FLAGS_TEXT_SIZE]);
+
+/* The call: "poll([{fd=3, events=POLLIN}, ...], 2, -1)". */
+void format_poll_call(const struct pollfd *fds, nfds_t count, int timeout,
+                      char text[POLL_TEXT_SIZE]);
+
+/* The result after poll() returned `ready` (0 or more): "1 ([{fd=3,
+ * revents=POLLIN}])", only the entries whose revents are not 0;
+ * "0 (Timeout)" for 0. */
+void format_poll_result(const struct pollfd *fds, nfds_t count, int ready,
+                        char text[POLL_TEXT_SIZE]);
+
+/* Make fd non-blocking as 09-nonblock does: fcntl(F_GETFL), then
+ * fcntl(F_SETFL, flags | O_NONBLOCK), each checked and narrated. */
+void make_nonblocking(int fd);
 
 /* ---- Signals ---------------------------------------------------------- */
 

@@ -3,6 +3,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load helpers-poll
 
 # Start ./server with ARGS on a kernel-chosen port; wait until it is asleep
 # in accept(), ready for clients. Sets PORT and L, the listening socket's
@@ -267,6 +268,36 @@ print(repr(response.read()))
     wait_for_line "^accept\\($L\\) \\.\\.\\.\$"
     assert_equal "$(count_lines "^accept\\($L\\) = [0-9]+  peer ")" 2
     assert_equal "$(accept_queue_length)" 0
+}
+
+@test "10-poll's head-of-line scene: a silent client, then a half-sent request, hold curl up until each is done" {
+    start_server
+    head_of_line_scene "$PORT"
+    # The server took the silent one and sleeps in recv() on it; the half
+    # request and curl wait in the accept queue, curl without an answer.
+    wait_for_line '^recv\(4, \.\.\.$'
+    poll_until "$WAIT_SECONDS" queue_holds 2 || fail "accept queue holds $(accept_queue_length), not 2"
+    assert_blocked_in recvfrom recv read
+    assert_equal "$(count_lines '^accept\(3\) = ')" 1
+    if has_exited "$CURL_PID"; then fail "curl finished while the silent client held the server"; fi
+    # The silent one leaves: the server reads EOF, closes, takes the half
+    # request, and sleeps on that one. curl still waits.
+    end_peer "$SILENT_PID"
+    wait_for_line '^recv\(4, "GET / HTTP/1\.1\\r\\nHost: half\\r\\n", 8192, 0\) = 28  no blank line yet: read on$'
+    wait_for_lines 3 '^recv\(4, \.\.\.$'
+    assert_blocked_in recvfrom recv read
+    assert_equal "$(accept_queue_length)" 1
+    if has_exited "$CURL_PID"; then fail "curl finished while the half request held the server"; fi
+    # The half request is completed: answered; then curl at last.
+    printf '\r\n' >&"$HALF_FD"
+    run -0 timeout 5 cat <&"$HALF_FD"
+    assert_line --index -1 "Hello there."
+    exec {HALF_FD}>&-
+    wait_for_exit "$CURL_PID"
+    assert_equal "$LAB_STATUS" 0
+    run -0 cat "$CURL_OUT"
+    assert_line --index 0 "Hello there."
+    echo "# 08-server: curl answered after $(sed -n 's/^time_total //p' "$CURL_OUT") s, once the two ahead of it were done" >&3
 }
 
 # hint: Read at most 8192 bytes of request (REQUEST_LIMIT). Full and still no

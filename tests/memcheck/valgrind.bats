@@ -126,3 +126,35 @@ assert_clean() {
     assert_clean
     run -0 grep -cE '^\[pid [0-9]+\] read\([0-9]+, "passed\\n", [0-9]+\) = 7$' "$LAB_OUT"
 }
+
+@test "09-nonblock: one client echoed through EAGAIN and poll(), to EOF" {
+    start_checked 09-nonblock -p 0
+    PORT=$(wait_for_port)
+    wait_for_line '^poll\('
+    run -0 timeout 10 nc -N 127.0.0.1 "$PORT" <<<"echo me"
+    assert_output "echo me"
+    assert_clean
+}
+
+@test "09-nonblock: -c, a non-blocking connect, SO_ERROR 0, close" {
+    start_lab 09-nonblock -p 0
+    PORT=$(wait_for_port)
+    wait_for_line '^poll\('
+    start_checked 09-nonblock -c -p "$PORT"
+    assert_clean
+    run -0 grep -cE '^getsockopt\([0-9]+, SOL_SOCKET, SO_ERROR, \[0\], \[4\]\) = 0$' "$LAB_OUT"
+}
+
+@test "10-poll: a silent client, a 200 and a 431 served around it, then exit (-n 3)" {
+    start_checked 10-poll -p 0 -n 3
+    PORT=$(wait_for_port)
+    wait_for_line '^poll\('
+    exec {silent}<>"/dev/tcp/127.0.0.1/$PORT"
+    run -0 timeout 10 curl -sS "http://127.0.0.1:$PORT/"
+    assert_output "Hello there."
+    head -c 9000 /dev/zero | tr '\0' a | timeout 10 nc -N 127.0.0.1 "$PORT" >"$BATS_TEST_TMPDIR/431"
+    run -0 head -n 1 "$BATS_TEST_TMPDIR/431"
+    assert_output $'HTTP/1.1 431 Request Header Fields Too Large\r'
+    exec {silent}>&-
+    assert_clean
+}
