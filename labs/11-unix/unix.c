@@ -119,7 +119,7 @@ static char who[32] = "";
  *     with 107 - strlen(NAME) NUL bytes, that no client would ever find. */
 static socklen_t fill_address(const char *name, struct sockaddr_un *address)
 {
-    /*[ Fill `address` from -s NAME and return the length to give bind().
+    /*[ Fill `address` from -s NAME; return the length to give bind().
      *  Clear it and set sun_family to AF_UNIX; then
      *  - a PATH: copy it into sun_path with its NUL. The length: the bytes
      *    before sun_path (offsetof(3)), the path's, and its NUL.
@@ -131,6 +131,7 @@ static socklen_t fill_address(const char *name, struct sockaddr_un *address)
      *  Refuse with usage_error() (exit 2, naming the value) a NAME that is
      *  empty, "@" alone, or too long for sun_path's 108 bytes (a path and its
      *  NUL; the NUL and an abstract name). See unix(7) ("Address format").
+     *  Delete the stub.
      *  stub: (void)name; memset(address, 0, sizeof *address); return 0; */
     size_t name_length = strlen(name);
     int abstract = name[0] == '@';
@@ -262,16 +263,17 @@ static int send_all(int fd, const char *bytes, size_t length)
 static void remove_socket_file(const char *path, const char *text, const struct stat *made)
 {
     /*[ Remove the socket file at `path`, and never anything else. lstat()
-     *  the name (it does not follow a symbolic link): nothing there (ENOENT)
-     *  is narrate_failure()d and returns, another error is die(). Remove it
-     *  only if it is a socket (S_ISSOCK) and, when `made` is not NULL (at
-     *  exit), the very file bind() made: the same st_dev and st_ino. Print
+     *  the name (it does not follow a symbolic link): nothing there
+     *  (ENOENT) is narrate_failure()d and returns, another error is die().
+     *  Remove it only if it is a socket (S_ISSOCK) and, when `made` is not
+     *  NULL (at exit), the very file bind() made: the same st_dev and
+     *  st_ino. Print
      *      lstat(TEXT) = 0  MODE, inode N: WHAT
      *  (MODE from mode_text(), TEXT the name as narrated, "lab.sock"), WHAT
      *  ending in "left alone" for a file you keep. Then unlink() it (die() if
      *  that fails) and print
      *      unlink(TEXT) = 0
-     *  See lstat(2), inode(7), unlink(2).
+     *  See lstat(2), inode(7), unlink(2). Delete the stub.
      *  stub: (void)path; (void)text; (void)made; */
     struct stat now;
     char mode[11];
@@ -369,9 +371,9 @@ static void serve_stream(int listen_fd, long count)
          * Servers use this to decide what a client may do (systemd, D-Bus,
          * PostgreSQL's "peer" authentication). A TCP peer is an address
          * and a port; nothing more can be known. */
-        /*[ Ask the kernel who the client is: getsockopt() on the new socket,
-         *  level SOL_SOCKET, option SO_PEERCRED, into a struct ucred (die() if
-         *  it fails), and print
+        /*[ Ask the kernel who the client is: getsockopt() on the new
+         *  socket, level SOL_SOCKET, option SO_PEERCRED, into a struct ucred
+         *  (die() if it fails), and print
          *      getsockopt(NEW, SOL_SOCKET, SO_PEERCRED) = 0  pid=PID uid=UID gid=GID
          *  See unix(7) (SO_PEERCRED), getsockopt(2). */
         struct ucred credentials;
@@ -404,16 +406,17 @@ static void serve_datagrams(int fd, long count)
         /* recvfrom, as in 07: one whole datagram per call, with its
          * sender's address; MSG_TRUNC returns its real size. */
         /*[ One datagram. Print "recvfrom(FD, ..." and call recvfrom() into
-         *  buffer with MSG_TRUNC (the result is then the datagram's real size,
-         *  even when it did not fit), with room for the sender's address in a
-         *  struct sockaddr_un. After EINTR narrate_failure() and break; other
-         *  errors: die(). Count it in received_count. Print the bytes that fit
-         *  (print_call_start()) and the sender (describe_address()):
+         *  buffer with MSG_TRUNC (the result is then the datagram's real
+         *  size, even when it did not fit), with room for the sender's
+         *  address in a struct sockaddr_un. After EINTR narrate_failure()
+         *  and break; other errors: die(). Count it in received_count.
+         *  Print the bytes that fit (print_call_start()) and the sender
+         *  (describe_address()):
          *      recvfrom(FD, "BYTES", BUFSIZE, MSG_TRUNC, ADDR) = SIZE
          *  adding "  truncated: SIZE bytes, KEPT fit" when it was cut. A sender
          *  that bound no name (its address is no longer than sun_family) cannot
          *  be answered: end the line with "  an unnamed sender: no address to
-         *  answer" and `continue`. See recvfrom(2), unix(7).
+         *  answer" and `continue`. See recvfrom(2), unix(7). Delete the stub.
          *  stub: (void)fd;
          *  (void)buffer;
          *  break; */
@@ -451,12 +454,12 @@ static void serve_datagrams(int fd, long count)
          * not drop it: the sender SLEEPS here until the receiver reads. A
          * receiver that is gone is known at once: ECONNREFUSED (its file
          * is still there) or ENOENT (removed). */
-        /*[ Send the bytes that fit back to the sender's address with sendto().
-         *  It may sleep, so print the line before the call, ending in " ...",
-         *  and after it:
+        /*[ Send the bytes that fit back to the sender's address with
+         *  sendto(). It may sleep, so print the line before the call,
+         *  ending in " ...", and after it:
          *      sendto(FD, "BYTES", KEPT, 0, ADDR) = SENT
-         *  A failed sendto() concerns one sender: narrate_failure() it (keep
-         *  errno from before your printing) and `continue`, never die().
+         *  A failed sendto() concerns one sender: narrate_failure() it (save
+         *  errno before you print anything) and `continue`, never die().
          *  See sendto(2), unix(7). */
         print_call_start("sendto", fd, buffer, kept);
         printf(", %zu, 0, %s) ...\n", kept, sender_text);
@@ -519,9 +522,10 @@ static int send_descriptor(int fd, int file_fd)
      *  buffer, which must be aligned for a struct cmsghdr: a union with
      *  one). CMSG_FIRSTHDR() and CMSG_DATA() find where to write. Call
      *  sendmsg() and print
-     *      sendmsg(FD, {iov=[{"F", 1}], control=[{cmsg_len=LEN, SOL_SOCKET, SCM_RIGHTS, [FILE_FD]}]}, 0) = 1
+     *      sendmsg(FD, {iov=[{"F", 1}], control=[{cmsg_len=LEN, SOL_SOCKET,
+     *              SCM_RIGHTS, [FILE_FD]}]}, 0) = 1     (one line)
      *  and return 0; if it fails, narrate_failure() the same call and return
-     *  -1. See cmsg(3), sendmsg(2), unix(7) (SCM_RIGHTS).
+     *  -1. See cmsg(3), sendmsg(2), unix(7) (SCM_RIGHTS). Delete the stub.
      *  stub: (void)fd; (void)file_fd; return -1; */
     char byte = 'F';
     struct iovec data = {.iov_base = &byte, .iov_len = 1};
@@ -557,16 +561,17 @@ static int send_descriptor(int fd, int file_fd)
  * like recv() until the byte is there. */
 static int receive_descriptor(int fd)
 {
-    /*[ Print `who` then "recvmsg(FD, ..." and call recvmsg() for one byte,
-     *  with msg_control room for one SCM_RIGHTS message (as in
+    /*[ Print `who` then "recvmsg(FD, ..." and call recvmsg() for one
+     *  byte, with msg_control room for one SCM_RIGHTS message (as in
      *  send_descriptor()). Failed: narrate_failure(), return -1. The
      *  descriptor came if recvmsg() returned more than 0 and the first
      *  control message (CMSG_FIRSTHDR()) is SOL_SOCKET, SCM_RIGHTS, with
      *  cmsg_len for one int: the int in CMSG_DATA() is the new descriptor.
      *  Print (`who` first)
-     *      recvmsg(FD, {iov=[{"F", 1}], control=[{cmsg_len=LEN, SOL_SOCKET, SCM_RIGHTS, [NEW]}]}, 0) = 1  fd NEW: ...
+     *      recvmsg(FD, {iov=[{"F", 1}], control=[{cmsg_len=LEN, SOL_SOCKET,
+     *              SCM_RIGHTS, [NEW]}]}, 0) = 1  fd NEW: ...     (one line)
      *  and return NEW; or end the line "control=[]}, 0) = N  no descriptor
-     *  came" and return -1. See cmsg(3), recvmsg(2), unix(7).
+     *  came" and return -1. See cmsg(3), recvmsg(2), unix(7). Delete the stub.
      *  stub: (void)fd; return -1; */
     char byte = 0;
     struct iovec data = {.iov_base = &byte, .iov_len = 1};
@@ -649,10 +654,10 @@ static int pass_descriptor(const char *file)
 
     /* socketpair: two sockets already connected to each other, with no
      * name, no file, no listen() and no accept(). Never blocks. */
-    /*[ Make the pair: socketpair(), AF_UNIX, SOCK_STREAM, into `pair` (die()
-     *  if it fails), and print
+    /*[ Make the pair: socketpair(), AF_UNIX, SOCK_STREAM, into `pair`
+     *  (die() if it fails), and print
      *      socketpair(AF_UNIX, SOCK_STREAM, 0, [FD0, FD1]) = 0
-     *  See socketpair(2).
+     *  See socketpair(2). Delete the stub.
      *  stub: pair[0] = pair[1] = -1; */
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == -1)
         die("socketpair(AF_UNIX, SOCK_STREAM, 0)");
@@ -661,8 +666,8 @@ static int pass_descriptor(const char *file)
 
     /* fork: the child gets a copy of every descriptor, both ends
      * included. Each side closes the end it will not use. */
-    /*[ fork(), keeping what it returns in `child` (the code below uses it),
-     *  and die() if it fails. See fork(2).
+    /*[ fork(), keeping what it returns in `child` (the code below uses
+     *  it), and die() if it fails. See fork(2). Delete the stub.
      *  stub: pid_t child = -1; */
     pid_t child = fork();
     if (child == -1)
