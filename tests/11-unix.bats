@@ -57,7 +57,8 @@ as_nobody() {
 # hint: bind() makes the file. fill_address(): sun_family AF_UNIX, the path
 #   and its NUL in sun_path, and the length that covers them; bind() gets
 #   that length. Print "bind(FD, "PATH", LENGTH) = 0", and after listen()
-#   "listen(FD, 10) = 0". See unix(7) ("Address format"), bind(2).
+#   "listen(FD, 10) = 0". The test then waits for "accept(FD) ...", printed
+#   before accept(). See unix(7) ("Address format"), bind(2), listen(2).
 @test "bind() makes a socket file at the path: stat says socket, ls -l says srwx, ss -xl shows the listener" {
     start_server
     read_lab_output
@@ -80,10 +81,10 @@ as_nobody() {
 }
 
 # hint: Print "accept(FD) ..." BEFORE accept(): it sleeps until a client
-#   comes. Then "accept(FD) = NEW  peer (unnamed)" (describe_address()), and ask
-#   the NEW socket for SO_PEERCRED with getsockopt(): "getsockopt(NEW,
-#   SOL_SOCKET, SO_PEERCRED) = 0  pid=PID uid=UID gid=GID", the struct
-#   ucred's fields. See unix(7) (SO_PEERCRED).
+#   comes. Then "accept(FD) = NEW  peer (unnamed)" (describe_address()),
+#   and ask the NEW socket for SO_PEERCRED with getsockopt():
+#   "getsockopt(NEW, SOL_SOCKET, SO_PEERCRED) = 0  pid=PID uid=UID gid=GID",
+#   the fields of its struct ucred. See unix(7) (SO_PEERCRED).
 @test "accept blocks until a client connects; SO_PEERCRED gives the real client's pid, uid and gid" {
     start_server
     assert_blocked_in accept accept4
@@ -161,8 +162,11 @@ as_nobody() {
 
 # hint: A stream keeps no boundaries: one recv() returns whatever is queued.
 #   With -t dgram call recvfrom() once per datagram: each is whole. Print
-#   'recvfrom(FD, "BYTES", BUFSIZE, MSG_TRUNC, ADDR) = SIZE'. See unix(7),
-#   recvfrom(2).
+#   "recvfrom(FD, ..." before it and 'recvfrom(FD, "BYTES", BUFSIZE,
+#   MSG_TRUNC, ADDR) = SIZE' after. The test runs
+#   the lab twice on one path: the first must remove its socket file at
+#   exit (remove_socket_file()), or the second bind() gets EADDRINUSE.
+#   See unix(7), recvfrom(2), unlink(2).
 @test "no message boundaries on a stream: two sends made while the lab is stopped come out of one recv; two datagrams stay two" {
     start_server
     suspend_lab
