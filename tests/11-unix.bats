@@ -54,6 +54,11 @@ as_nobody() {
     setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
 }
 
+# hint: bind() makes the file. fill_address(): sun_family AF_UNIX, the path
+#   and its NUL in sun_path, and the length that covers them; bind() gets
+#   that length. Print "bind(FD, "PATH", LENGTH) = 0", and after listen()
+#   "listen(FD, 10) = 0". The test then waits for "accept(FD) ...", printed
+#   before accept(). See unix(7) ("Address format"), bind(2), listen(2).
 @test "bind() makes a socket file at the path: stat says socket, ls -l says srwx, ss -xl shows the listener" {
     start_server
     read_lab_output
@@ -75,6 +80,11 @@ as_nobody() {
     assert_output --partial "pid=$LAB_PID,"
 }
 
+# hint: Print "accept(FD) ..." BEFORE accept(): it sleeps until a client
+#   comes. Then "accept(FD) = NEW  peer (unnamed)" (describe_address()),
+#   and ask the NEW socket for SO_PEERCRED with getsockopt():
+#   "getsockopt(NEW, SOL_SOCKET, SO_PEERCRED) = 0  pid=PID uid=UID gid=GID",
+#   the fields of its struct ucred. See unix(7) (SO_PEERCRED).
 @test "accept blocks until a client connects; SO_PEERCRED gives the real client's pid, uid and gid" {
     start_server
     assert_blocked_in accept accept4
@@ -88,6 +98,9 @@ as_nobody() {
     assert_blocked_in recvfrom recv read
 }
 
+# hint: The uid and gid come from the kernel, not from your process: print the
+#   struct ucred that getsockopt(SO_PEERCRED) filled in on the accepted
+#   socket, never getuid()/getgid(). See unix(7).
 @test "SO_PEERCRED reports another user's uid and gid (uid 65534, when the suite runs as root)" {
     [[ $(id -u) == 0 ]] || skip "needs root to run a client as uid 65534"
     open_dir
@@ -98,6 +111,10 @@ as_nobody() {
     wait_for_line "^getsockopt\\($FD, SOL_SOCKET, SO_PEERCRED\\) = 0  pid=$PEER_PID uid=65534 gid=65534\$"
 }
 
+# hint: Nothing new to write here once listen() has a backlog and accept() takes
+#   one client at a time: the kernel queues unix clients itself (no
+#   handshake), and a client sleeps in connect() while the queue is full.
+#   See listen(2), unix(7).
 @test "no handshake on the wire: with the accept queue full (backlog + 1), a client sleeps inside connect until accept makes room" {
     start_server
     local backlog
@@ -126,6 +143,9 @@ as_nobody() {
     wait_for_line "^accept\\($FD\\) = $FD  peer "
 }
 
+# hint: After accept() and SO_PEERCRED, echo_until_eof(conn_fd) echoes; then
+#   close() the client's socket ("close(NEW) = 0") and accept the next.
+#   Name the accepted socket conn_fd. See accept(2), close(2).
 @test "a stream client's bytes come back; recv returns what arrived, 0 at EOF, and the lab serves the next" {
     start_server
     run -0 unix_connect "$SOCK" "hello there"
@@ -140,6 +160,13 @@ as_nobody() {
     assert_output "again"
 }
 
+# hint: A stream keeps no boundaries: one recv() returns whatever is queued.
+#   With -t dgram call recvfrom() once per datagram: each is whole. Print
+#   "recvfrom(FD, ..." before it and 'recvfrom(FD, "BYTES", BUFSIZE,
+#   MSG_TRUNC, ADDR) = SIZE' after. The test runs
+#   the lab twice on one path: the first must remove its socket file at
+#   exit (remove_socket_file()), or the second bind() gets EADDRINUSE.
+#   See unix(7), recvfrom(2), unlink(2).
 @test "no message boundaries on a stream: two sends made while the lab is stopped come out of one recv; two datagrams stay two" {
     start_server
     suspend_lab
@@ -165,6 +192,9 @@ as_nobody() {
     assert_line --regexp "^recvfrom\\($FD, \"one\", [0-9]+, .*\\) = 3"
 }
 
+# hint: -n COUNT: after COUNT clients the loop ends, the socket is closed, and
+#   remove_socket_file() removes the file it made: lstat() it, unlink() it,
+#   print 'unlink("PATH") = 0'. See unlink(2).
 @test "-n 2: after two clients it closes the socket, removes its file, and exits 0" {
     start_server -n 2
     run -0 unix_connect "$SOCK" one
@@ -179,6 +209,9 @@ as_nobody() {
     assert_output "connect: ENOENT"
 }
 
+# hint: A stop signal makes accept() return -1 with EINTR: narrate_failure()
+#   it and `continue` (the loop checks stop_requested); then close() and
+#   remove the socket file as at a normal end. See accept(2), signal(7).
 @test "SIGTERM in accept: accept = -1 EINTR, the socket closed and its file removed, exit 0" {
     start_server
     assert_blocked_in accept accept4
@@ -191,6 +224,9 @@ as_nobody() {
     [[ ! -e $SOCK ]] || fail "the socket file is still there"
 }
 
+# hint: Same end after SIGINT in recv(): the loop stops, close(), and
+#   remove_socket_file() must unlink() the file bind() made (lstat() it:
+#   same st_dev and st_ino as right after bind()). See unlink(2).
 @test "SIGINT (Ctrl-C) in recv ends it the same way: no socket file left" {
     start_server
     start_peer "$BATS_TEST_TMPDIR/nc.out" nc -U -d "$SOCK"
@@ -204,6 +240,9 @@ as_nobody() {
     [[ ! -e $SOCK ]] || fail "the socket file is still there"
 }
 
+# hint: bind() on a path where a file exists fails with EADDRINUSE, even a
+#   dead server's socket file: die() with the call named ("bind(FD, ...").
+#   Nothing to remove without -u. See bind(2), unix(7).
 @test "after SIGKILL the file stays: connect gets ECONNREFUSED, and a new bind gets EADDRINUSE" {
     start_server
     stop_lab KILL
@@ -219,12 +258,17 @@ as_nobody() {
     [[ -S $SOCK ]] || fail "the failed run removed the file"
 }
 
+# hint: A failed bind() is die()d: one stderr line naming bind and the errno
+#   (ENOENT here), exit 1. See bind(2).
 @test "bind() fails at once where no file can be made: ENOENT for a folder that does not exist, exit 1" {
     run --separate-stderr run_lab 11-unix -s "$SOCKET_DIR/missing/lab.sock"
     assert_call_failed bind ENOENT
     assert_stderr_contains "bind("
 }
 
+# hint: -u calls remove_socket_file() with made == NULL before bind(): lstat()
+#   the path; a socket file (S_ISSOCK) is unlink()ed, and you print
+#   'unlink("PATH") = 0'. See lstat(2), unlink(2).
 @test "-u removes the stale socket file first, then binds and serves" {
     start_server
     stop_lab KILL
@@ -237,6 +281,9 @@ as_nobody() {
     assert_output "fresh"
 }
 
+# hint: remove_socket_file() must unlink() only a socket: S_ISSOCK() on
+#   lstat()'s st_mode. Anything else is "left alone", and bind() then fails
+#   with EADDRINUSE. See lstat(2), inode(7).
 @test "-u never removes a file that is not a socket: a regular file stays, and bind fails with EADDRINUSE" {
     echo "keep me" >"$SOCK"
     run --separate-stderr run_lab 11-unix -s "$SOCK" -u
@@ -246,6 +293,9 @@ as_nobody() {
     assert_output "keep me"
 }
 
+# hint: At exit remove only the file bind() made: compare lstat()'s st_dev and
+#   st_ino with `made`, recorded right after bind(). A file put in its place
+#   is left alone, with no unlink line. See lstat(2), inode(7).
 @test "at exit it removes only its own socket file: a file put in its place is left alone" {
     start_server
     rm "$SOCK"
@@ -257,6 +307,10 @@ as_nobody() {
     refute grep -q '^unlink(' "$LAB_OUT"
 }
 
+# hint: Nothing to write for this one but bind() itself: the kernel checks
+#   write permission on the socket file and search permission on its
+#   folders at connect(). bind() makes the file 0777 less the umask; do not
+#   chmod it. See unix(7), path_resolution(7).
 @test "permissions are the file's: EACCES for a client that may not write the socket file or search its folder (as uid 65534)" {
     [[ $(id -u) == 0 ]] || skip "needs root to run a client as uid 65534"
     open_dir
@@ -285,6 +339,10 @@ unix_connect_as_nobody() {
     as_nobody bash -c "$(declare -p UNIX_PERL_PRELUDE WAIT_SECONDS); $(declare -f unix_connect); unix_connect \"\$@\"" _ "$@"
 }
 
+# hint: @NAME: sun_path[0] is a NUL byte, NAME follows with no NUL after it, and
+#   the length is exactly the bytes before sun_path, that NUL and NAME:
+#   "bind(FD, @NAME, LENGTH) = 0". No file, so nothing to lstat() or
+#   unlink(). See unix(7) ("Abstract sockets").
 @test "-s @NAME: the abstract namespace: no file, ss shows @NAME, the length is exactly the name's, and the name goes with the socket" {
     local name="unix-lab-$$-$RANDOM-$BATS_SUITE_TEST_NUMBER"
     mkdir "$SOCKET_DIR/cwd"
@@ -314,6 +372,10 @@ unix_connect_as_nobody() {
     wait_for_line "^bind\\($FD, @$name, [0-9]+\\) = 0\$"
 }
 
+# hint: -t dgram: recvfrom() with room for the sender's struct sockaddr_un, then
+#   sendto() the bytes back to that address and length. A sender whose
+#   address is no longer than sun_family bound no name: print that and do
+#   not answer. See recvfrom(2), sendto(2), unix(7).
 @test "-t dgram: recvfrom shows the sender's path and the lab answers there; an unnamed sender gets no answer" {
     start_server -t dgram
     read_lab_output
@@ -335,6 +397,10 @@ unix_connect_as_nobody() {
     refute grep -q '^sendto(.*"anonymous"' "$LAB_OUT"
 }
 
+# hint: Answer each datagram with a plain blocking sendto() (flags 0, no
+#   MSG_DONTWAIT): when the client's queue is full the kernel makes you
+#   wait, and nothing is lost. Print "sendto(...) ..." before the call.
+#   See unix(7), sendto(2).
 @test "-t dgram: reliable datagrams: a full receiver makes the sender sleep in sendto, and nothing is lost once it reads" {
     local qlen count
     read -r qlen </proc/sys/net/unix/max_dgram_qlen
@@ -365,6 +431,11 @@ unix_connect_as_nobody() {
     assert_blocked_in recvfrom recv read
 }
 
+# hint: -P: socketpair(), print "socketpair(AF_UNIX, SOCK_STREAM, 0, [A, B])
+#   = 0", and fork() into `child`. send_descriptor(): one byte in msg_iov,
+#   the fd in one SCM_RIGHTS control message, sized with CMSG_LEN() and
+#   CMSG_SPACE(); receive_descriptor(): recvmsg(), then CMSG_FIRSTHDR()
+#   and CMSG_DATA(). See cmsg(3), sendmsg(2), recvmsg(2), unix(7).
 @test "-P FILE: socketpair and fork; the parent passes an open descriptor (SCM_RIGHTS) and the child reads a file it never opened" {
     local fifo=$SOCKET_DIR/fifo writer
     mkfifo "$fifo"
@@ -401,6 +472,11 @@ unix_connect_as_nobody() {
     assert_line --regexp "^wait[a-z0-9]*\\(${child}[,)].* = $child( |\$)"
 }
 
+# hint: In the parent fork() returns the child's pid: keep it in `child`, the
+#   given code passes SIGTERM on to it with kill() and reaps it with
+#   waitpid(). The child must be reading the descriptor it received, so
+#   send_descriptor() and receive_descriptor() must work first. See
+#   fork(2), kill(2), waitpid(2).
 @test "-P: SIGTERM to the parent alone, while the child sleeps reading the passed FIFO: it stops the child too, reaps it, and exits 0" {
     local fifo=$SOCKET_DIR/fifo writer child
     mkfifo "$fifo"
@@ -450,6 +526,10 @@ no_fd_to() {
     done
 }
 
+# hint: The child reads the descriptor receive_descriptor() returns: the number
+#   in CMSG_DATA() of the message received (the kernel's new number in the
+#   child), not the parent's. The parent's sendmsg line ends "= 1". See
+#   cmsg(3), unix(7) (SCM_RIGHTS).
 @test "-P FILE with a regular file: the child prints its bytes; a file that cannot be opened is open = -1 ENOENT, exit 1, the child reaped" {
     printf 'first line\nsecond\n' >"$SOCKET_DIR/file"
     run --separate-stderr run_lab 11-unix -P "$SOCKET_DIR/file"
@@ -459,6 +539,7 @@ no_fd_to() {
     run --separate-stderr run_lab 11-unix -P "$SOCKET_DIR/missing"
     # open() or openat(): either is right.
     assert_equal "$status" 1
+    # shellcheck disable=SC2154 # $stderr: set by run --separate-stderr
     [[ $stderr =~ (^|[^[:alnum:]])open(at)?[^[:alnum:]].*ENOENT ]] ||
         fail "no line of stderr names open or openat and ENOENT: $stderr"
     # Even so, the parent reaped its child before it ended: no orphan left.
@@ -468,6 +549,8 @@ no_fd_to() {
     [[ ! -e /proc/$child ]] || fail "the child $child outlived the lab: $(cat "/proc/$child/stat")"
 }
 
+# hint: fill_address() refuses with usage_error() (exit 2, naming the value)
+#   an empty NAME, "@" alone, and names too long for sun_path. See unix(7).
 @test "bad usage exits 2 naming the bad value" {
     local long
     long=/tmp/$(printf 'x%.0s' {1..110})
@@ -507,6 +590,9 @@ no_fd_to() {
     [[ ! -e $SOCK ]] || fail "a usage error left $SOCK"
 }
 
+# hint: sun_path has 108 bytes: a path and its NUL must fit (107 bytes at
+#   most); an abstract name has no NUL at its end, so "@" and 107 bytes fit. See
+#   unix(7) ("Address format").
 @test "sun_path holds 108 bytes: a path of 107 bytes binds, 108 is refused; @ and 107 bytes bind an abstract name, 108 is refused" {
     local path=$SOCKET_DIR/ name="unix-lab-$$-$RANDOM-"
     path+=$(printf 'p%.0s' $(seq $((107 - ${#path}))))
@@ -530,10 +616,16 @@ no_fd_to() {
     assert_usage_error "@${name}q"
 }
 
+# hint: Nothing to write for -h: option parsing is given. If this fails, the
+#   program did not build or start. See getopt(3).
 @test "-h prints the usage on stdout and exits 0" {
     assert_help 11-unix unix
 }
 
+# hint: A misbehaving client ends its own connection, never the server: a
+#   failed accept() that concerns one connection is narrated and the loop
+#   goes on (only_this_connection_failed()); close() every accepted socket.
+#   See accept(2), close(2).
 @test "hostile stream clients (random bytes then gone, 1 MiB, a close with the echo unread, a half-close, a silent one) neither kill it nor leak a descriptor" {
     start_server
     local fds_before
@@ -571,6 +663,9 @@ queued() {
     [[ $(listed "$SOCK" | awk '{ print $3 }') == "$1" ]]
 }
 
+# hint: A failed sendto() concerns one sender: narrate_failure() it and go on
+#   with the next datagram, never die(). Use MSG_TRUNC so a big datagram
+#   is one truncated result. See recvfrom(2), sendto(2), unix(7).
 @test "hostile datagrams (random, 100000 bytes, empty, from unnamed senders and senders already gone) neither stop it nor open a descriptor" {
     start_server -t dgram
     local fds_before

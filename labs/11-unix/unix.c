@@ -119,6 +119,20 @@ static char who[32] = "";
  *     with 107 - strlen(NAME) NUL bytes, that no client would ever find. */
 static socklen_t fill_address(const char *name, struct sockaddr_un *address)
 {
+    /*[ Fill `address` from -s NAME; return the length to give bind().
+     *  Clear it and set sun_family to AF_UNIX; then
+     *  - a PATH: copy it into sun_path with its NUL. The length: the bytes
+     *    before sun_path (offsetof(3)), the path's, and its NUL.
+     *  - @NAME, the abstract namespace: sun_path[0] is a NUL byte and NAME's
+     *    bytes (without the @) follow, with no NUL after them. Only the length
+     *    ends the name, so it must be exact: the bytes before sun_path, that
+     *    NUL, and NAME's bytes. sizeof(struct sockaddr_un) would bind another
+     *    name, padded with NULs, that no client finds.
+     *  Refuse with usage_error() (exit 2, naming the value) a NAME that is
+     *  empty, "@" alone, or too long for sun_path's 108 bytes (a path and its
+     *  NUL; the NUL and an abstract name). See unix(7) ("Address format").
+     *  Delete the stub.
+     *  stub: (void)name; memset(address, 0, sizeof *address); return 0; */
     size_t name_length = strlen(name);
     int abstract = name[0] == '@';
     /* A path and its NUL fit in sun_path; so do the NUL (written as @ here)
@@ -140,6 +154,7 @@ static socklen_t fill_address(const char *name, struct sockaddr_un *address)
     }
     memcpy(address->sun_path, name, name_length + 1);
     return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + name_length + 1);
+    /*] */
 }
 
 /* An AF_UNIX address as the narration shows it: "lab.sock" (a path, in
@@ -247,6 +262,19 @@ static int send_all(int fd, const char *bytes, size_t length)
  *     replaced it meanwhile, the new file is left alone. */
 static void remove_socket_file(const char *path, const char *text, const struct stat *made)
 {
+    /*[ Remove the socket file at `path`, and never anything else. lstat()
+     *  the name (it does not follow a symbolic link): nothing there
+     *  (ENOENT) is narrate_failure()d and returns, another error is die().
+     *  Remove it only if it is a socket (S_ISSOCK) and, when `made` is not
+     *  NULL (at exit), the very file bind() made: the same st_dev and
+     *  st_ino. Print
+     *      lstat(TEXT) = 0  MODE, inode N: WHAT
+     *  (MODE from mode_text(), TEXT the name as narrated, "lab.sock"), WHAT
+     *  ending in "left alone" for a file you keep. Then unlink() it (die() if
+     *  that fails) and print
+     *      unlink(TEXT) = 0
+     *  See lstat(2), inode(7), unlink(2). Delete the stub.
+     *  stub: (void)path; (void)text; (void)made; */
     struct stat now;
     char mode[11];
 
@@ -268,6 +296,7 @@ static void remove_socket_file(const char *path, const char *text, const struct 
     if (unlink(path) == -1)
         die("unlink(%s)", text);
     printf("unlink(%s) = 0\n", text);
+    /*] */
 }
 
 /* ---- Stream: one client at a time -------------------------------------------- */
@@ -308,6 +337,18 @@ static void serve_stream(int listen_fd, long count)
         /* accept, as in 04: sleeps until a client is queued. The client's
          * address is usually "unnamed": a unix client does not need a name
          * to connect, and the kernel gives it none (there are no ports). */
+        /*[ Print "accept(FD) ..." and call accept(), with room for the
+         *  peer's address in a struct sockaddr_un. If it fails with EINTR, or
+         *  with an error that concerns this one connection only
+         *  (only_this_connection_failed()): narrate_failure() and `continue`;
+         *  any other error: die(). Else print
+         *      accept(FD) = NEW  peer ADDR
+         *  (describe_address() the peer: a client that bound no name is
+         *  "(unnamed)"). Name the new socket `conn_fd`: the code below uses it.
+         *  Delete the stub. See accept(2), unix(7).
+         *  stub: (void)listen_fd;
+         *  int conn_fd = -1;
+         *  break; */
         printf("accept(%d) ...\n", listen_fd);
         struct sockaddr_un peer;
         socklen_t peer_length = sizeof peer;
@@ -322,6 +363,7 @@ static void serve_stream(int listen_fd, long count)
         char peer_text[NAME_TEXT_SIZE];
         describe_address(&peer, peer_length, peer_text);
         printf("accept(%d) = %d  peer %s\n", listen_fd, conn_fd, peer_text);
+        /*] */
 
         /* Who is it? The kernel recorded the client's process id, user id
          * and group id when it called connect(), and hands them over on
@@ -329,6 +371,11 @@ static void serve_stream(int listen_fd, long count)
          * Servers use this to decide what a client may do (systemd, D-Bus,
          * PostgreSQL's "peer" authentication). A TCP peer is an address
          * and a port; nothing more can be known. */
+        /*[ Ask the kernel who the client is: getsockopt() on the new
+         *  socket, level SOL_SOCKET, option SO_PEERCRED, into a struct ucred
+         *  (die() if it fails), and print
+         *      getsockopt(NEW, SOL_SOCKET, SO_PEERCRED) = 0  pid=PID uid=UID gid=GID
+         *  See unix(7) (SO_PEERCRED), getsockopt(2). */
         struct ucred credentials;
         socklen_t credentials_length = sizeof credentials;
         if (getsockopt(conn_fd, SOL_SOCKET, SO_PEERCRED, &credentials,
@@ -337,6 +384,7 @@ static void serve_stream(int listen_fd, long count)
         printf("getsockopt(%d, SOL_SOCKET, SO_PEERCRED) = 0  pid=%ld uid=%lu gid=%lu\n",
                conn_fd, (long)credentials.pid, (unsigned long)credentials.uid,
                (unsigned long)credentials.gid);
+        /*] */
 
         echo_until_eof(conn_fd);
 
@@ -357,6 +405,21 @@ static void serve_datagrams(int fd, long count)
     while (!stop_requested && (count == 0 || received_count < count)) {
         /* recvfrom, as in 07: one whole datagram per call, with its
          * sender's address; MSG_TRUNC returns its real size. */
+        /*[ One datagram. Print "recvfrom(FD, ..." and call recvfrom() into
+         *  buffer with MSG_TRUNC (the result is then the datagram's real
+         *  size, even when it did not fit), with room for the sender's
+         *  address in a struct sockaddr_un. After EINTR narrate_failure()
+         *  and break; other errors: die(). Count it in received_count.
+         *  Print the bytes that fit (print_call_start()) and the sender
+         *  (describe_address()):
+         *      recvfrom(FD, "BYTES", BUFSIZE, MSG_TRUNC, ADDR) = SIZE
+         *  adding "  truncated: SIZE bytes, KEPT fit" when it was cut. A sender
+         *  that bound no name (its address is no longer than sun_family) cannot
+         *  be answered: end the line with "  an unnamed sender: no address to
+         *  answer" and `continue`. See recvfrom(2), unix(7). Delete the stub.
+         *  stub: (void)fd;
+         *  (void)buffer;
+         *  break; */
         struct sockaddr_un sender;
         socklen_t sender_length = sizeof sender;
         printf("recvfrom(%d, ...\n", fd);
@@ -383,6 +446,7 @@ static void serve_datagrams(int fd, long count)
         printf("%s\n", unnamed ? "  an unnamed sender: no address to answer" : "");
         if (unnamed)
             continue;
+        /*] */
 
         /* sendto, back to the sender. Unlike UDP, a unix datagram goes
          * straight into the receiver's queue, and when that queue is full
@@ -390,6 +454,13 @@ static void serve_datagrams(int fd, long count)
          * not drop it: the sender SLEEPS here until the receiver reads. A
          * receiver that is gone is known at once: ECONNREFUSED (its file
          * is still there) or ENOENT (removed). */
+        /*[ Send the bytes that fit back to the sender's address with
+         *  sendto(). It may sleep, so print the line before the call,
+         *  ending in " ...", and after it:
+         *      sendto(FD, "BYTES", KEPT, 0, ADDR) = SENT
+         *  A failed sendto() concerns one sender: narrate_failure() it (save
+         *  errno before you print anything) and `continue`, never die().
+         *  See sendto(2), unix(7). */
         print_call_start("sendto", fd, buffer, kept);
         printf(", %zu, 0, %s) ...\n", kept, sender_text);
         ssize_t sent = sendto(fd, buffer, kept, 0, (struct sockaddr *)&sender, sender_length);
@@ -403,6 +474,7 @@ static void serve_datagrams(int fd, long count)
             continue;
         }
         printf(", %zu, 0, %s) = %zd\n", kept, sender_text, sent);
+        /*] */
     }
 }
 
@@ -444,6 +516,17 @@ static ssize_t receive_once(int fd, char *buffer, size_t size)
  * installs that open file under the receiver's lowest free number. */
 static int send_descriptor(int fd, int file_fd)
 {
+    /*[ Send one byte, "F", in msg_iov, and `file_fd` in msg_control: one
+     *  control message, SOL_SOCKET, SCM_RIGHTS, its data one int, sized as
+     *  the comment above says (CMSG_LEN for cmsg_len, CMSG_SPACE for the
+     *  buffer, which must be aligned for a struct cmsghdr: a union with
+     *  one). CMSG_FIRSTHDR() and CMSG_DATA() find where to write. Call
+     *  sendmsg() and print
+     *      sendmsg(FD, {iov=[{"F", 1}], control=[{cmsg_len=LEN, SOL_SOCKET,
+     *              SCM_RIGHTS, [FILE_FD]}]}, 0) = 1     (one line)
+     *  and return 0; if it fails, narrate_failure() the same call and return
+     *  -1. See cmsg(3), sendmsg(2), unix(7) (SCM_RIGHTS). Delete the stub.
+     *  stub: (void)fd; (void)file_fd; return -1; */
     char byte = 'F';
     struct iovec data = {.iov_base = &byte, .iov_len = 1};
     union {                         /* a buffer aligned for a cmsghdr */
@@ -471,12 +554,25 @@ static int send_descriptor(int fd, int file_fd)
     printf("sendmsg(%d, {iov=[{\"F\", 1}], control=[{cmsg_len=%zu, SOL_SOCKET, SCM_RIGHTS, "
            "[%d]}]}, 0) = %zd\n", fd, (size_t)header->cmsg_len, file_fd, sent);
     return 0;
+    /*] */
 }
 
 /* The child: receive a descriptor; returns it, or -1. recvmsg() blocks
  * like recv() until the byte is there. */
 static int receive_descriptor(int fd)
 {
+    /*[ Print `who` then "recvmsg(FD, ..." and call recvmsg() for one
+     *  byte, with msg_control room for one SCM_RIGHTS message (as in
+     *  send_descriptor()). Failed: narrate_failure(), return -1. The
+     *  descriptor came if recvmsg() returned more than 0 and the first
+     *  control message (CMSG_FIRSTHDR()) is SOL_SOCKET, SCM_RIGHTS, with
+     *  cmsg_len for one int: the int in CMSG_DATA() is the new descriptor.
+     *  Print (`who` first)
+     *      recvmsg(FD, {iov=[{"F", 1}], control=[{cmsg_len=LEN, SOL_SOCKET,
+     *              SCM_RIGHTS, [NEW]}]}, 0) = 1  fd NEW: ...     (one line)
+     *  and return NEW; or end the line "control=[]}, 0) = N  no descriptor
+     *  came" and return -1. See cmsg(3), recvmsg(2), unix(7). Delete the stub.
+     *  stub: (void)fd; return -1; */
     char byte = 0;
     struct iovec data = {.iov_base = &byte, .iov_len = 1};
     union {
@@ -512,6 +608,7 @@ static int receive_descriptor(int fd)
                "  fd %d: a file this process never opened\n",
                received, (size_t)header->cmsg_len, passed_fd, received, passed_fd);
     return passed_fd;
+    /*] */
 }
 
 /* The child's side: greet back, take the descriptor, read the file to EOF.
@@ -557,15 +654,25 @@ static int pass_descriptor(const char *file)
 
     /* socketpair: two sockets already connected to each other, with no
      * name, no file, no listen() and no accept(). Never blocks. */
+    /*[ Make the pair: socketpair(), AF_UNIX, SOCK_STREAM, into `pair`
+     *  (die() if it fails), and print
+     *      socketpair(AF_UNIX, SOCK_STREAM, 0, [FD0, FD1]) = 0
+     *  See socketpair(2). Delete the stub.
+     *  stub: pair[0] = pair[1] = -1; */
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == -1)
         die("socketpair(AF_UNIX, SOCK_STREAM, 0)");
     printf("socketpair(AF_UNIX, SOCK_STREAM, 0, [%d, %d]) = 0\n", pair[0], pair[1]);
+    /*] */
 
     /* fork: the child gets a copy of every descriptor, both ends
      * included. Each side closes the end it will not use. */
+    /*[ fork(), keeping what it returns in `child` (the code below uses
+     *  it), and die() if it fails. See fork(2). Delete the stub.
+     *  stub: pid_t child = -1; */
     pid_t child = fork();
     if (child == -1)
         die("fork()");
+    /*] */
     if (child == 0) {
         snprintf(who, sizeof who, "[pid %ld] ", (long)getpid());
         exit(child_side(pair[1], pair[0]));
@@ -711,9 +818,14 @@ int main(int argc, char *argv[])
      * even a socket file whose server is long dead: the kernel does not
      * look behind the name. An abstract name is in use only while a socket
      * holds it. bind() never blocks. */
+    /*[ bind() the socket to `address`, giving exactly address_length
+     *  (die() if it fails, naming the call as its line would), and print
+     *      bind(FD, ADDR, LENGTH) = 0
+     *  ADDR as address_text has it. See bind(2), unix(7). */
     if (bind(fd, (struct sockaddr *)&address, address_length) == -1)
         die("bind(%d, %s, %u)", fd, address_text, (unsigned)address_length);
     printf("bind(%d, %s, %u) = 0\n", fd, address_text, (unsigned)address_length);
+    /*] */
 
     /* Step 4: getsockname, the name as the kernel keeps it. */
     struct sockaddr_un bound;
@@ -740,9 +852,13 @@ int main(int argc, char *argv[])
         /* Step 6: listen, as in 03. There is no handshake on the wire: a
          * client's connect() is queued here directly, and sleeps while
          * the queue is full (TCP would drop its SYN and retry). */
+        /*[ listen() with a backlog of 10 (die() if it fails), and print
+         *      listen(FD, 10) = 0
+         *  See listen(2). */
         if (listen(fd, 10) == -1)
             die("listen(%d, 10)", fd);
         printf("listen(%d, 10) = 0\n", fd);
+        /*] */
         serve_stream(fd, count);
     } else {
         serve_datagrams(fd, count);
