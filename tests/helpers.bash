@@ -52,14 +52,14 @@ load_library() {
                 files+=("$dir/$name/${BASH_REMATCH[1]}")
             else
                 bats_load_library "$name"
-                return
+                return 0
             fi
         done <"$dir/$name/load.bash"
         for line in "${files[@]}"; do
             # shellcheck disable=SC1090 # the library's own files
             source "$line"
         done
-        return
+        return 0
     done
     bats_load_library "$name"
 }
@@ -372,7 +372,7 @@ quiet_start() {
     load_syscall_numbers
 }
 
-# activity_snapshot: ACTIVITY="pid:runs:state:call ..." for every live
+# activity_snapshot: ACTIVITY="PID ran N state=S call=43;..." for every live
 # process this test started and their children. Fails if one cannot be read.
 activity_snapshot() {
     local queue=("${STARTED_PIDS[@]}") pid run wait count children PROC_STATE PROC_EXIT SYSCALL_LINE
@@ -384,7 +384,7 @@ activity_snapshot() {
         [[ $PROC_STATE == Z ]] && continue
         { read -r run wait count <"/proc/$pid/schedstat"; } 2>/dev/null || return 1
         read_syscall "$pid" || return 1
-        ACTIVITY+="$pid:$count:$PROC_STATE:${SYSCALL_LINE%% *} "
+        ACTIVITY+="$pid ran $count state=$PROC_STATE call=${SYSCALL_LINE%% *};"
         children=
         { read -r children <"/proc/$pid/task/$pid/children"; } 2>/dev/null || true
         # shellcheck disable=SC2206 # a list of numbers
@@ -399,7 +399,7 @@ asleep_for_good() {
     local connect=${SYSCALL_NUMBER[connect]:-none}
     if [[ -z $pid || -z ${IS_LAB[$pid]:-} ]] || ! read_stat "$pid" || [[ $PROC_STATE != S ]] ||
         ! read_syscall "$pid" || ! is_blocking_call "${SYSCALL_LINE%% *}" ||
-        ! activity_snapshot || [[ " $ACTIVITY" =~ :[^S]:|:$connect\  ]]; then
+        ! activity_snapshot || [[ $ACTIVITY =~ state=[^S]|call=$connect\; ]]; then
         QUIET_SINCE=
         return 1
     fi
@@ -426,7 +426,7 @@ is_blocking_call() {
 call_name() {
     local name
     for name in "${!SYSCALL_NUMBER[@]}"; do
-        [[ ${SYSCALL_NUMBER[$name]} == "$1" && $name != - ]] && { echo "$name()"; return; }
+        [[ ${SYSCALL_NUMBER[$name]} == "$1" && $name != - ]] && { echo "$name()"; return 0; }
     done
     echo "system call $1"
 }
@@ -568,7 +568,8 @@ _wait_for_lines() {
 # wait_for_port [FILE]: wait for "getsockname(FD) = ADDR:PORT" and print PORT.
 _wait_for_port() {
     local file=${1:-$LAB_OUT} line regex='^getsockname\([0-9]+\) = .*:([0-9]+)$'
-    wait_for_line '^getsockname\([0-9]+\) = .*:[0-9]+$' "$file"
+    # (Inside $(...) set -e is off: the failure must be returned.)
+    wait_for_line '^getsockname\([0-9]+\) = .*:[0-9]+$' "$file" || return 1
     while IFS= read -r line || [[ -n $line ]]; do
         if [[ $line =~ $regex ]]; then
             printf '%s\n' "${BASH_REMATCH[1]}"
@@ -1142,9 +1143,11 @@ hostile_datagrams() {
 # reported at the test's line that called the helper. (Under set -e a
 # failure ends the test here, as it would have anyway.)
 untraced() {
+    # (Every return says its status: a bare `return` in a function run from
+    # a trap, as bats runs teardown, would return the status from before it.)
     if [[ $- != *T* ]]; then
         "$@"
-        return
+        return "$?"
     fi
     set +T
     "$@"
