@@ -1142,6 +1142,19 @@ hostile_datagrams() {
 # COMMAND... turns function tracing off for COMMAND. A failure inside is
 # reported at the test's line that called the helper. (Under set -e a
 # failure ends the test here, as it would have anyway.)
+# setup: bats calls it at the start of each test, inside the test's
+# function. Tracing off from here on: the test's own lines still run the
+# DEBUG trap (the function is already running with it), so a failure is
+# still reported at the test's line, but the helpers and the bats-assert
+# functions it calls do not, and run several times faster. A test file
+# that defines its own setup should call this one first: helpers_setup.
+helpers_setup() {
+    set +T
+}
+setup() {
+    helpers_setup
+}
+
 untraced() {
     # (Every return says its status: a bare `return` in a function run from
     # a trap, as bats runs teardown, would return the status from before it.)
@@ -1181,3 +1194,34 @@ suspend_lab() { untraced _suspend_lab "$@"; }
 end_peer() { untraced _end_peer "$@"; }
 assert_last_line() { untraced _assert_last_line "$@"; }
 read_lab_output() { untraced _read_lab_output "$@"; }
+
+# ---- bats' `run`, one process cheaper --------------------------------------
+
+# bats 1.8's `run` runs its command inside $(...) through one of these two
+# functions, which then starts the command as a child of that subshell: two
+# processes for `run nc ...`. When the command is a program (not a function
+# or a builtin) and nothing follows it in the subshell, exec it instead:
+# the same program, output and status, one process fewer. (With
+# --keep-empty-lines, run adds a marker after the command: no exec then.)
+# run_exec_target NAME: NAME is a program found in PATH (or a path).
+run_exec_target() {
+    ((BASH_SUBSHELL > 0)) && [[ -z ${keep_empty_lines:-} ]] || return 1
+    declare -F -- "$1" >/dev/null && return 1
+    if [[ $1 == */* ]]; then
+        [[ -x $1 ]]
+        return "$?"
+    fi
+    hash -- "$1" 2>/dev/null && [[ -n ${BASH_CMDS[$1]:-} ]]
+}
+if declare -F bats_merge_stdout_and_stderr >/dev/null &&
+    declare -F bats_redirect_stderr_into_file >/dev/null; then
+    bats_merge_stdout_and_stderr() {
+        if run_exec_target "$1"; then exec "$@" 2>&1; fi
+        "$@" 2>&1
+    }
+    bats_redirect_stderr_into_file() {
+        # shellcheck disable=SC2154 # run's local
+        if run_exec_target "$1"; then exec "$@" 2>>"$bats_run_separate_stderr_file"; fi
+        "$@" 2>>"$bats_run_separate_stderr_file"
+    }
+fi
