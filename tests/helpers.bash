@@ -93,10 +93,12 @@ STARTED_PIDS=()
 # are labs, so that a wait on a log knows whom to watch.
 declare -gA WRITER_OF=() IS_LAB=()
 
+SLEEP_BUILTIN=''
 # sleep and rm: bash's own when they can be loaded (Debian's bash-builtins):
 # no process per pause, nor for the `rm -f` bats runs after each test.
 for _dir in ${BASH_LOADABLES_PATH//:/ } /usr/lib/bash /usr/local/lib/bash; do
     if [[ -f $_dir/sleep ]] && enable -f "$_dir/sleep" sleep 2>/dev/null; then
+        SLEEP_BUILTIN=1
         [[ -f $_dir/rm ]] && enable -f "$_dir/rm" rm 2>/dev/null
         break
     fi
@@ -151,14 +153,49 @@ _start_peer() {
 
 # run_lab LAB ARGS...: run a lab to completion under bats' `run`, bounded.
 # Use as: run -2 run_lab 02-bind -p abc    (or --separate-stderr)
-# Under `run` (a subshell) timeout replaces the subshell: one process less.
+# Under `run` (a subshell) the subshell itself watches the lab, one process
+# for both: it ends the lab (TERM, then KILL) and returns 124, as timeout
+# would, after WAIT_SECONDS, or as soon as the lab sits for good in a call
+# only an outside event ends (see asleep_for_good), saying so on stderr.
+# Elsewhere, or without the sleep builtin, it is `timeout`.
 run_lab() {
     local lab=$1
     shift
-    if ((BASH_SUBSHELL > 0)); then
-        exec timeout "$WAIT_SECONDS" "$LABS_DIR/$lab/${lab#[0-9][0-9]-}" "$@" 3>&- 4>&-
+    local binary=$LABS_DIR/$lab/${lab#[0-9][0-9]-}
+    if ((BASH_SUBSHELL == 0)) || [[ -z $SLEEP_BUILTIN ]]; then
+        timeout "$WAIT_SECONDS" "$binary" "$@" 3>&- 4>&-
+        return "$?"
     fi
-    timeout "$WAIT_SECONDS" "$LABS_DIR/$lab/${lab#[0-9][0-9]-}" "$@" 3>&- 4>&-
+    set +T
+    local stdin pid deadline delay=1 NOW_US HOPELESS='' waited
+    # (A background job's stdin would be /dev/null: keep run's.)
+    exec {stdin}<&0
+    "$binary" "$@" <&"$stdin" 3>&- 4>&- &
+    pid=$!
+    exec {stdin}<&-
+    STARTED_PIDS+=("$pid")
+    IS_LAB[$pid]=1
+    to_us deadline "$WAIT_SECONDS"
+    now_us
+    deadline=$((NOW_US + deadline))
+    quiet_start "$pid"
+    # Look after 1 ms, then 2, 4 ... 16: a quick run costs no wait.
+    until has_exited "$pid"; do
+        now_us
+        if ((NOW_US >= deadline)) || asleep_for_good; then
+            kill -TERM "$pid" 2>/dev/null
+            poll_until 1 has_exited "$pid" || kill -KILL "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+            printf 'run_lab: %s %s: ended it\n' "$lab" \
+                "${HOPELESS:-did not exit within ${WAIT_SECONDS}s}" >&2
+            return 124
+        fi
+        sleep "0.00$delay"
+        ((delay < 16)) && delay=$((delay * 2))
+    done
+    waited=0
+    wait "$pid" || waited=$?
+    return "$waited"
 }
 
 # strace_lab CALLS LAB ARGS...: run a lab under strace, tracing CALLS (e.g.
@@ -807,6 +844,7 @@ _accept_queue() {
 # names what was wrong (TEXT) and shows the usage.
 assert_usage_error() {
     local text=$1
+    ((status != 124)) || fail "the lab did not exit (usage error expected: $text): $stderr"
     assert_equal "$status" 2
     assert_equal "$output" ""
     [[ $stderr == *"$text"* ]] || fail "stderr does not mention '$text': $stderr"
@@ -817,6 +855,7 @@ assert_usage_error() {
 # on stderr, and exits 0.
 assert_help() {
     run --separate-stderr run_lab "$1" -h
+    ((status != 124)) || fail "the lab did not exit after -h: $stderr"
     assert_equal "$status" 0
     assert_output --partial "usage: $2"
     assert_stderr_empty
