@@ -16,6 +16,10 @@
 #   make site               _site/: each lab's source beside its notes (open _site/index.html)
 #   make check-site         pictures up to date, narration agrees, the site in headless Chromium
 #   make SANITIZE=1 ...     AddressSanitizer + UBSan builds; WERROR=1: warnings fail
+#   make bench              processes, CPU and wall time of the suite (LAB=... one file)
+#   make bench BASE=9eb6ff3 the same side by side with another commit
+#   make bench FAILING=1 LAB=04-accept   ... against broken labs that print nothing
+#   make bench CHECK=1      ... of check-tests
 #   make clean
 #
 # Students (docs/README.md, "For students"):
@@ -42,7 +46,7 @@ TEST_FILES = $(if $(LAB),tests/$(LAB).bats,tests)
 BATS_FORMAT = $(if $(filter tap,$(FORMAT)),-F tap,$(if $(filter junit,$(FORMAT)),-F junit))
 BATS_OUTPUT = $(if $(filter tap,$(FORMAT)),| tee results.tap,$(if $(filter junit,$(FORMAT)),> junit.xml))
 
-.PHONY: all test grade check-tests memcheck soak tour clean help $(LABS)
+.PHONY: all test grade check-tests memcheck soak tour clean help bench $(LABS)
 .PHONY: timelines timeline diagrams site check-site
 .PHONY: exercises check progress watch check-exercises
 
@@ -74,6 +78,12 @@ check-tests:
 soak: all
 	@tests/ensure-tools
 	@tests/soak $(or $(RUNS),20) $(or $(HOG_RUNS),5)
+
+# What a run costs: tests, processes started, CPU and wall seconds, each run
+# in a PID namespace of its own (tests/bench says how it counts).
+bench:
+	@tests/ensure-tools
+	@LAB="$(LAB)" BASE="$(BASE)" FAILING="$(FAILING)" CHECK="$(CHECK)" REPEAT="$(REPEAT)" tests/bench
 
 # valgrind wants a plain build: ASan and valgrind do not mix.
 memcheck:

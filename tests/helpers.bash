@@ -37,8 +37,34 @@
 # Labs come from $LABS_DIR (default: this checkout's labs/), laid out like
 # labs/: LABS_DIR/02-bind/bind. An instructor points it at students' builds.
 
-bats_load_library bats-support
-bats_load_library bats-assert
+# load_library NAME: source bats-support or bats-assert. Their load.bash
+# runs `$(dirname ...)` for each of its files: some 16 processes, for every
+# test. When load.bash is only such source lines, source the same files
+# from here; otherwise (another version) let bats load it.
+load_library() {
+    local name=$1 dir line files=()
+    local pattern='^source "\$\(dirname "\$\{BASH_SOURCE\[0\]\}"\)/([^"]+)"$'
+    for dir in ${BATS_LIB_PATH//:/ } /usr/lib/bats /usr/local/lib/bats; do
+        [[ -f $dir/$name/load.bash ]] || continue
+        while IFS= read -r line; do
+            [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+            if [[ $line =~ $pattern ]]; then
+                files+=("$dir/$name/${BASH_REMATCH[1]}")
+            else
+                bats_load_library "$name"
+                return 0
+            fi
+        done <"$dir/$name/load.bash"
+        for line in "${files[@]}"; do
+            # shellcheck disable=SC1090 # the library's own files
+            source "$line"
+        done
+        return 0
+    done
+    bats_load_library "$name"
+}
+load_library bats-support
+load_library bats-assert
 
 LABS_DIR=${LABS_DIR:-$BATS_TEST_DIRNAME/../labs}
 
@@ -50,17 +76,47 @@ unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY
 
 # Every wait is bounded: this many seconds unless a test says otherwise.
 WAIT_SECONDS=${WAIT_SECONDS:-5}
-# How often a wait looks again. Waits poll because the events they await
-# (a line in a file, a process state in /proc) have no notification.
+# How often a wait looks again. Each look is made by this shell itself
+# (bash's `read` on the file or /proc), and the pause between two looks is
+# bash's loadable `sleep` builtin when Debian's bash-builtins is installed:
+# a wait starts no process at all.
 POLL_INTERVAL=0.02
+# A wait gives up early when the answer is known: at once when the process
+# it waits on has exited; after QUIET_SECONDS when the lab is asleep in a
+# call that only an outside event can end (accept, recv, pause ...) and
+# nothing this test started has run meanwhile: no wake-up is on its way.
+QUIET_SECONDS=${QUIET_SECONDS:-0.3}
 
 # The background processes this test started, for teardown.
 STARTED_PIDS=()
+# Which process writes which log (start_lab, start_peer), and which of them
+# are labs, so that a wait on a log knows whom to watch.
+declare -gA WRITER_OF=() IS_LAB=()
 
-# The path of a lab's binary: 02-bind -> $LABS_DIR/02-bind/bind
+SLEEP_BUILTIN=''
+# sleep and rm: bash's own when they can be loaded (Debian's bash-builtins):
+# no process per pause, nor for the `rm -f` bats runs after each test.
+for _dir in ${BASH_LOADABLES_PATH//:/ } /usr/lib/bash /usr/local/lib/bash; do
+    if [[ -f $_dir/sleep ]] && enable -f "$_dir/sleep" sleep 2>/dev/null; then
+        SLEEP_BUILTIN=1
+        [[ -f $_dir/rm ]] && enable -f "$_dir/rm" rm 2>/dev/null
+        break
+    fi
+done
+unset _dir
+
+# bats 1.8 times each test with $(date +%s%N): two processes a test. The
+# same milliseconds from bash's clock: one.
+if declare -F get_mills_since_epoch >/dev/null; then
+    get_mills_since_epoch() {
+        local now=${EPOCHREALTIME//[!0-9]/}
+        echo $((now / 1000))
+    }
+fi
+
+# lab_binary LAB: print the path of a lab's binary: 02-bind -> $LABS_DIR/02-bind/bind
 lab_binary() {
-    local lab=$1
-    printf '%s/%s/%s\n' "$LABS_DIR" "$lab" "${lab#[0-9][0-9]-}"
+    printf '%s/%s/%s\n' "$LABS_DIR" "$1" "${1#[0-9][0-9]-}"
 }
 
 # start_lab LAB ARGS...
@@ -70,35 +126,76 @@ lab_binary() {
 #   LAB_PID   its process id
 #   LAB_OUT   the file with its stdout (the narration)
 #   LAB_ERR   the file with its stderr
-start_lab() {
+_start_lab() {
     local lab=$1
     shift
-    local binary
-    binary=$(lab_binary "$lab")
+    local binary=$LABS_DIR/$lab/${lab#[0-9][0-9]-}
     [[ -x $binary ]] || fail "no lab binary at $binary (build it: make -C labs/$lab)"
     LAB_OUT="$BATS_TEST_TMPDIR/$lab.${#STARTED_PIDS[@]}.out"
     LAB_ERR="$BATS_TEST_TMPDIR/$lab.${#STARTED_PIDS[@]}.err"
     "$binary" "$@" >"$LAB_OUT" 2>"$LAB_ERR" </dev/null 3>&- 4>&- &
     LAB_PID=$!
     STARTED_PIDS+=("$LAB_PID")
+    WRITER_OF[$LAB_OUT]=$LAB_PID
+    IS_LAB[$LAB_PID]=1
 }
 
 # start_peer OUTFILE COMMAND...: start a helper program (an nc client, say)
 # in the background, its output in OUTFILE; sets PEER_PID. Teardown ends it.
-start_peer() {
+_start_peer() {
     local out=$1
     shift
     "$@" >"$out" 2>&1 </dev/null 3>&- 4>&- &
     PEER_PID=$!
     STARTED_PIDS+=("$PEER_PID")
+    WRITER_OF[$out]=$PEER_PID
 }
 
 # run_lab LAB ARGS...: run a lab to completion under bats' `run`, bounded.
 # Use as: run -2 run_lab 02-bind -p abc    (or --separate-stderr)
+# Under `run` (a subshell) the subshell itself watches the lab, one process
+# for both: it ends the lab (TERM, then KILL) and returns 124, as timeout
+# would, after WAIT_SECONDS, or as soon as the lab sits for good in a call
+# only an outside event ends (see asleep_for_good), saying so on stderr.
+# Elsewhere, or without the sleep builtin, it is `timeout`.
 run_lab() {
     local lab=$1
     shift
-    timeout "$WAIT_SECONDS" "$(lab_binary "$lab")" "$@" 3>&- 4>&-
+    local binary=$LABS_DIR/$lab/${lab#[0-9][0-9]-}
+    if ((BASH_SUBSHELL == 0)) || [[ -z $SLEEP_BUILTIN ]]; then
+        timeout "$WAIT_SECONDS" "$binary" "$@" 3>&- 4>&-
+        return "$?"
+    fi
+    set +T
+    local stdin pid deadline delay=1 NOW_US HOPELESS='' waited
+    # (A background job's stdin would be /dev/null: keep run's.)
+    exec {stdin}<&0
+    "$binary" "$@" <&"$stdin" 3>&- 4>&- &
+    pid=$!
+    exec {stdin}<&-
+    STARTED_PIDS+=("$pid")
+    IS_LAB[$pid]=1
+    to_us deadline "$WAIT_SECONDS"
+    now_us
+    deadline=$((NOW_US + deadline))
+    quiet_start "$pid"
+    # Look after 1 ms, then 2, 4 ... 16: a quick run costs no wait.
+    until has_exited "$pid"; do
+        now_us
+        if ((NOW_US >= deadline)) || asleep_for_good; then
+            kill -TERM "$pid" 2>/dev/null
+            poll_until 1 has_exited "$pid" || kill -KILL "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+            printf 'run_lab: %s %s: ended it\n' "$lab" \
+                "${HOPELESS:-did not exit within ${WAIT_SECONDS}s}" >&2
+            return 124
+        fi
+        sleep "0.00$delay"
+        ((delay < 16)) && delay=$((delay * 2))
+    done
+    waited=0
+    wait "$pid" || waited=$?
+    return "$waited"
 }
 
 # strace_lab CALLS LAB ARGS...: run a lab under strace, tracing CALLS (e.g.
@@ -110,71 +207,99 @@ strace_lab() {
     shift 2
     ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
         timeout "$WAIT_SECONDS" strace -o "$BATS_TEST_TMPDIR/trace" -e "trace=$calls" \
-        "$(lab_binary "$lab")" "$@" >"$BATS_TEST_TMPDIR/narration" 3>&- 4>&-
+        "$LABS_DIR/$lab/${lab#[0-9][0-9]-}" "$@" >"$BATS_TEST_TMPDIR/narration" 3>&- 4>&-
+}
+
+# ---- Waiting: every look made by this shell, bounded, and no longer than needed
+
+# now_us: set NOW_US to the clock in microseconds ($EPOCHREALTIME without
+# its decimal point).
+now_us() {
+    NOW_US=${EPOCHREALTIME//[!0-9]/}
+}
+
+# to_us VAR SECONDS: VAR=SECONDS in microseconds: "0.9" -> 900000.
+to_us() {
+    local whole=${2%.*} fraction=000000
+    [[ $2 == *.* ]] && fraction=${2#*.}000000
+    printf -v "$1" '%d' $((10#${whole:-0} * 1000000 + 10#${fraction:0:6}))
+}
+
+# microseconds SECONDS: print it in microseconds: "0.9" -> 900000.
+microseconds() {
+    local us
+    to_us us "$1"
+    echo "$us"
 }
 
 # poll_until SECONDS COMMAND...: run COMMAND until it succeeds; fail once
 # SECONDS (e.g. 5 or 0.9) have passed by the clock, however long each try
 # took. Returns COMMAND's success, never loops for ever.
-poll_until() {
-    # $EPOCHREALTIME without its decimal point: now, in microseconds.
-    local deadline=$((${EPOCHREALTIME//[!0-9]/} + $(microseconds "$1")))
+_poll_until() {
+    local deadline NOW_US
+    to_us deadline "$1"
+    now_us
+    deadline=$((NOW_US + deadline))
     shift
     until "$@"; do
-        ((${EPOCHREALTIME//[!0-9]/} < deadline)) || return 1
+        now_us
+        ((NOW_US < deadline)) || return 1
         sleep "$POLL_INTERVAL"
     done
 }
 
-# microseconds SECONDS: "0.9" -> 900000, "5" -> 5000000.
-microseconds() {
-    local whole=${1%.*} fraction=000000
-    [[ $1 == *.* ]] && fraction=${1#*.}000000
-    echo $((10#${whole:-0} * 1000000 + 10#${fraction:0:6}))
-}
-
-# Show what a lab printed: for failure messages.
-show_lab_output() {
-    local out=${1:-$LAB_OUT} err=${2:-$LAB_ERR}
-    printf -- '--- lab stdout (%s)\n%s\n--- lab stderr\n%s\n---\n' \
-        "$out" "$(cat "$out" 2>/dev/null)" "$(cat "$err" 2>/dev/null)"
-}
-
-# wait_for_line REGEX [FILE] [SECONDS]: wait until FILE (default: the last
-# started lab's stdout) has a line matching the extended REGEX.
-wait_for_line() {
-    local regex=$1 file=${2:-$LAB_OUT} seconds=${3:-$WAIT_SECONDS}
-    # Each look is bounded too: a wrong lab that floods its log must not
-    # stretch one grep past the wait.
-    if ! poll_until "$seconds" timeout "$seconds" grep -qE -- "$regex" "$file"; then
-        show_lab_output "$file" "${file%.out}.err"
-        fail "no line matching /$regex/ in $file within ${seconds}s"
+# read_stat PID: read /proc/PID/stat into PROC_STATE (R running, S
+# sleeping, T stopped, Z zombie ...) and, for a zombie, PROC_EXIT (its
+# wait status: 256 * code, or the signal). Fails if there is no such process.
+read_stat() {
+    local stat fields
+    { IFS= read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+    # The command name in field 2 may contain spaces: take what follows ')'.
+    stat=${stat##*) }
+    PROC_STATE=${stat%% *}
+    if [[ $PROC_STATE == Z ]]; then
+        read -r -a fields <<<"$stat"
+        PROC_EXIT=${fields[49]:-}    # field 52, exit_code
     fi
 }
 
-# count_lines REGEX [FILE]: how many lines of FILE (default: the lab's
-# stdout) match. Bounded, in case a wrong lab floods its log.
-count_lines() {
-    timeout 5 grep -cE -- "$1" "${2:-$LAB_OUT}" || true
+# The state letter of a process (R running, S sleeping, Z zombie ...).
+_process_state() {
+    local PROC_STATE PROC_EXIT
+    read_stat "$1" || return 1
+    printf '%s\n' "$PROC_STATE"
 }
 
-# at_least N REGEX: the lab's stdout has N or more lines matching.
-at_least() {
-    (($(count_lines "$2") >= $1))
+# process_in_state PID LETTER: /proc/PID/stat shows that state.
+_process_in_state() {
+    local PROC_STATE PROC_EXIT
+    read_stat "$1" && [[ $PROC_STATE == "$2" ]]
 }
 
-# wait_for_lines N REGEX: wait (bounded) until N or more lines match.
-wait_for_lines() {
-    poll_until "$WAIT_SECONDS" at_least "$1" "$2" ||
-        fail "$(show_lab_output)only $(count_lines "$2") lines match /$2/, not $1"
+# has_exited PID: the process has ended (it is gone, or a zombie waiting for
+# us to collect its status; `kill -0` would still succeed on a zombie).
+_has_exited() {
+    local PROC_STATE PROC_EXIT
+    read_stat "$1" || return 0
+    [[ $PROC_STATE == Z ]]
 }
 
-# wait_for_port [FILE]: wait for "getsockname(FD) = ADDR:PORT" and print PORT.
-wait_for_port() {
-    local file=${1:-$LAB_OUT}
-    wait_for_line '^getsockname\([0-9]+\) = .*:[0-9]+$' "$file"
-    sed -nE 's/^getsockname\([0-9]+\) = .*:([0-9]+)$/\1/p' "$file" | head -n 1
+# exit_description PID: "exited with status N" or "was killed by SIGNAL",
+# read from a zombie's /proc/PID/stat; "has exited" when gone already.
+exit_description() {
+    local PROC_STATE PROC_EXIT=
+    if read_stat "$1" && [[ $PROC_STATE == Z && -n $PROC_EXIT ]]; then
+        if ((PROC_EXIT & 127)); then
+            echo "was killed by signal $((PROC_EXIT & 127)) ($(kill -l $((PROC_EXIT & 127))))"
+        else
+            echo "exited with status $((PROC_EXIT >> 8))"
+        fi
+    else
+        echo "has exited"
+    fi
 }
+
+# ---- System call numbers, worked out once per run
 
 # syscall_numbers NAME...: this machine's numbers for these system calls,
 # read from the C library's headers (they differ between architectures).
@@ -186,99 +311,394 @@ syscall_numbers() {
         grep -E '^[0-9]+$'
 }
 
+# The calls the tests ask about, and those a wait counts as "only an outside
+# event ends it" (BLOCKING_CALLS): a lab asleep in one of these with nothing
+# else running will not print another line by itself. Not nanosleep, not
+# poll or select (they have timeouts: 03 polls), not connect (SYN retries).
+KNOWN_CALLS=(accept accept4 pause recvfrom recvmsg recv read rt_sigsuspend nanosleep
+    clock_nanosleep poll ppoll select pselect6 connect sendto sendmsg send write writev
+    wait4 epoll_wait epoll_pwait)
+BLOCKING_CALLS=(accept accept4 pause recvfrom recvmsg recv read rt_sigsuspend)
+declare -gA SYSCALL_NUMBER=()
+
+# load_syscall_numbers: fill SYSCALL_NUMBER[name]=number for KNOWN_CALLS.
+# The preprocessor runs once per bats run (not per test, not per file): the
+# table is kept in $BATS_RUN_TMPDIR. A name missing from it does not exist
+# on this architecture.
+load_syscall_numbers() {
+    ((${#SYSCALL_NUMBER[@]} > 0)) && return 0
+    local table=${BATS_RUN_TMPDIR:-$BATS_FILE_TMPDIR}/syscall-numbers name number
+    if [[ ! -s $table ]]; then
+        local tagged
+        tagged=$(for name in "${KNOWN_CALLS[@]}"; do printf '%s SYS_%s\n' "$name" "$name"; done |
+            "${CC:-cc}" -E -P -include sys/syscall.h - 2>/dev/null)
+        while read -r name number; do
+            [[ $number =~ ^[0-9]+$ ]] && printf '%s %s\n' "$name" "$number"
+        done <<<"$tagged" >"$table.$$"
+        mv "$table.$$" "$table"
+    fi
+    while read -r name number; do
+        SYSCALL_NUMBER[$name]=$number
+    done <"$table"
+    SYSCALL_NUMBER[-]=-          # the table is loaded, even if empty
+}
+
+# syscall_numbers_of VAR NAME...: VAR=(the numbers of the named calls),
+# from the table, or from the preprocessor for a name the table does not know.
+syscall_numbers_of() {
+    local -n numbers_into=$1
+    shift
+    load_syscall_numbers
+    local _name _others=()
+    numbers_into=()
+    for _name in "$@"; do
+        if [[ -n ${SYSCALL_NUMBER[$_name]:-} ]]; then
+            numbers_into+=("${SYSCALL_NUMBER[$_name]}")
+        elif [[ " ${KNOWN_CALLS[*]} " != *" $_name "* ]]; then
+            _others+=("$_name")
+        fi
+    done
+    if ((${#_others[@]})); then
+        mapfile -t -O "${#numbers_into[@]}" numbers_into < <(syscall_numbers "${_others[@]}")
+    fi
+}
+
 # syscall_numbers_file NAME...: a file of syscall_numbers NAME..., worked
-# out once per test file: running the preprocessor takes tens of
-# milliseconds, and some tests must look while a lab's short sleep lasts.
+# out once per test file.
 syscall_numbers_file() {
     local IFS=-
     local file="$BATS_FILE_TMPDIR/syscall-numbers.$*"
     if [[ ! -s $file ]]; then
-        syscall_numbers "$@" >"$file.new" && mv "$file.new" "$file"
+        local numbers
+        IFS=' '
+        syscall_numbers_of numbers "$@"
+        printf '%s\n' "${numbers[@]}" >"$file.new" && mv "$file.new" "$file"
     fi
     printf '%s\n' "$file"
 }
 
-# The state letter of a process (R running, S sleeping, Z zombie ...).
-process_state() {
-    # The command name in field 2 may contain spaces: take what follows ')'.
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    printf '%s\n' "${stat%% *}"
+# read_syscall PID: SYSCALL_LINE=/proc/PID/syscall (the call's number
+# first, then its arguments), read by this shell: under Yama's
+# ptrace_scope 1 (Ubuntu's default) only an ancestor of the lab may read it,
+# and a `cut` or `$(...)` would be the lab's sibling.
+read_syscall() {
+    SYSCALL_LINE=
+    { read -r SYSCALL_LINE <"/proc/$1/syscall"; } 2>/dev/null
 }
 
 # True when PID is asleep (state S) in a system call whose number is in
 # the remaining arguments.
 asleep_in_syscall() {
-    local pid=$1
+    local pid=$1 PROC_STATE PROC_EXIT SYSCALL_LINE wanted
     shift
-    local state number
-    state=$(process_state "$pid") || return 1
-    [[ $state == S ]] || return 1
-    # Read by this shell itself, an ancestor of the lab: under Yama's
-    # ptrace_scope 1 (Ubuntu's default) only an ancestor may read
-    # /proc/PID/syscall, and a `cut` or `$(...)` would be the lab's sibling.
-    { read -r number _ <"/proc/$pid/syscall"; } 2>/dev/null || return 1
-    local wanted
+    read_stat "$pid" && [[ $PROC_STATE == S ]] || return 1
+    read_syscall "$pid" || return 1
     for wanted in "$@"; do
-        [[ $number == "$wanted" ]] && return 0
+        [[ ${SYSCALL_LINE%% *} == "$wanted" ]] && return 0
     done
     return 1
+}
+
+# ---- Knowing early that a wait is in vain
+
+# A wait that has not yet found what it awaits stops early when waiting on
+# can change nothing:
+#   - the process it watches has exited (a wait on a log reads it once more
+#     first: whatever the process wrote before it ended is in the file);
+#   - the process is a lab asleep in one of BLOCKING_CALLS, and for
+#     QUIET_SECONDS it stayed in that call with the same arguments while
+#     nothing this test started (nor their children) ran at all and none
+#     was in connect() (a SYN sent again could still complete it).
+# The wait itself is the test's only activity then: the test has done what
+# it does before waiting. "Ran" is the run count in /proc/PID/schedstat:
+# an event on its way to the lab (a packet the kernel has not yet handed
+# over, a signal) wakes it and starts the quiet time again. Without
+# schedstat or /proc/PID/syscall (another user's process) only the first
+# rule applies. The reason goes to HOPELESS.
+
+# quiet_start PID: a wait on PID begins.
+quiet_start() {
+    QUIET_PID=$1 QUIET_SINCE='' QUIET_SNAPSHOT=''
+    load_syscall_numbers
+}
+
+# activity_snapshot: ACTIVITY="PID ran N state=S call=43;..." for every live
+# process this test started and their children. Fails if one cannot be read.
+activity_snapshot() {
+    local queue=("${STARTED_PIDS[@]}") pid run wait count children PROC_STATE PROC_EXIT SYSCALL_LINE
+    ACTIVITY=
+    while ((${#queue[@]})); do
+        pid=${queue[0]}
+        queue=("${queue[@]:1}")
+        read_stat "$pid" || continue
+        [[ $PROC_STATE == Z ]] && continue
+        { read -r run wait count <"/proc/$pid/schedstat"; } 2>/dev/null || return 1
+        read_syscall "$pid" || return 1
+        ACTIVITY+="$pid ran $count state=$PROC_STATE call=${SYSCALL_LINE%% *};"
+        children=
+        { read -r children <"/proc/$pid/task/$pid/children"; } 2>/dev/null || true
+        # shellcheck disable=SC2206 # a list of numbers
+        [[ -z $children ]] || queue+=($children)
+    done
+}
+
+# asleep_for_good: the second rule above holds now for QUIET_PID (call it
+# at each look; it keeps the time itself). Sets HOPELESS when it does.
+asleep_for_good() {
+    local pid=$QUIET_PID PROC_STATE PROC_EXIT SYSCALL_LINE NOW_US ACTIVITY quiet
+    local connect=${SYSCALL_NUMBER[connect]:-none}
+    if [[ -z $pid || -z ${IS_LAB[$pid]:-} ]] || ! read_stat "$pid" || [[ $PROC_STATE != S ]] ||
+        ! read_syscall "$pid" || ! is_blocking_call "${SYSCALL_LINE%% *}" ||
+        ! activity_snapshot || [[ $ACTIVITY =~ state=[^S]|call=$connect\; ]]; then
+        QUIET_SINCE=
+        return 1
+    fi
+    now_us
+    if [[ -z $QUIET_SINCE || "$SYSCALL_LINE|$ACTIVITY" != "$QUIET_SNAPSHOT" ]]; then
+        QUIET_SINCE=$NOW_US QUIET_SNAPSHOT="$SYSCALL_LINE|$ACTIVITY"
+        return 1
+    fi
+    to_us quiet "$QUIET_SECONDS"
+    ((NOW_US - QUIET_SINCE >= quiet)) || return 1
+    HOPELESS="process $pid has been asleep in $(call_name "${SYSCALL_LINE%% *}") for ${QUIET_SECONDS}s with nothing else of this test running: no event is on its way to wake it"
+}
+
+# is_blocking_call NUMBER: NUMBER is one of BLOCKING_CALLS.
+is_blocking_call() {
+    local name
+    for name in "${BLOCKING_CALLS[@]}"; do
+        [[ ${SYSCALL_NUMBER[$name]:-} == "$1" ]] && return 0
+    done
+    return 1
+}
+
+# call_name NUMBER: its name, if the table knows it.
+call_name() {
+    local name
+    for name in "${!SYSCALL_NUMBER[@]}"; do
+        [[ ${SYSCALL_NUMBER[$name]} == "$1" && $name != - ]] && { echo "$name()"; return 0; }
+    done
+    echo "system call $1"
+}
+
+# ---- Waiting for the lab's narration
+
+# Show what a lab printed: for failure messages (on stderr, so that it is
+# seen even from inside $(...), as in PORT=$(wait_for_port)).
+show_lab_output() {
+    local out=${1:-$LAB_OUT} err=${2:-$LAB_ERR} text_out='' text_err=''
+    [[ -r $out ]] && text_out=$(<"$out")
+    [[ -r $err ]] && text_err=$(<"$err")
+    printf -- '--- lab stdout (%s)\n%s\n--- lab stderr\n%s\n---\n' "$out" "$text_out" "$text_err" >&2
+}
+
+# scan_for_lines REGEX FILE SECONDS [N]: look (bounded) for N (default 1)
+# lines of FILE matching the extended REGEX, reading FILE with `read` as it
+# grows: each line is read once. A last line without its newline counts
+# too, as for grep. Sets SCAN_COUNT (how many matched); fails with the
+# reason in HOPELESS (empty: the time ran out).
+scan_for_lines() {
+    local regex=$1 file=$2 needed=${4:-1} deadline fd line partial='' looked=0 exited NOW_US
+    to_us deadline "$3"
+    now_us
+    deadline=$((NOW_US + deadline))
+    quiet_start "${WRITER_OF[$file]:-}"
+    HOPELESS='' SCAN_COUNT=0
+    # A regex bash cannot compile is the test's mistake: say so.
+    local valid=0
+    # shellcheck disable=SC2319 # 2: not a regex
+    [[ x =~ $regex ]] || valid=$?
+    ((valid != 2)) || fail "/$regex/ is not a valid extended regular expression"
+    until exec {fd}<"$file"; do
+        now_us
+        ((NOW_US < deadline)) || return 1
+        sleep "$POLL_INTERVAL"
+    done 2>/dev/null
+    while :; do
+        # Whether the writer had already gone before this read: then this
+        # read sees all it will ever write.
+        exited=''
+        [[ -n $QUIET_PID ]] && has_exited "$QUIET_PID" && exited=1
+        while IFS= read -r line <&"$fd"; do
+            line=$partial$line partial=''
+            if [[ $line =~ $regex ]] && ((++SCAN_COUNT >= needed)); then
+                exec {fd}<&-
+                return 0
+            fi
+            # A flood must not stretch the wait past its bound.
+            if ((++looked % 4096 == 0)); then
+                now_us
+                ((NOW_US < deadline)) || break
+            fi
+        done
+        partial+=$line
+        if [[ -n $partial && $partial =~ $regex ]] && ((SCAN_COUNT + 1 >= needed)); then
+            exec {fd}<&-
+            return 0
+        fi
+        now_us
+        ((NOW_US < deadline)) || break
+        if [[ -n $exited ]]; then
+            HOPELESS="process $QUIET_PID $(exit_description "$QUIET_PID")"
+            break
+        fi
+        asleep_for_good && break
+        sleep "$POLL_INTERVAL"
+    done
+    exec {fd}<&-
+    return 1
+}
+
+# wait_failure WHAT SECONDS: the end of a failure message: why the wait
+# ended ("within 5s", or what made waiting longer useless).
+wait_failure() {
+    if [[ -n ${HOPELESS:-} ]]; then
+        echo "$1: $HOPELESS"
+    else
+        echo "$1 within ${2}s"
+    fi
+}
+
+# wait_for_line REGEX [FILE] [SECONDS]: wait until FILE (default: the last
+# started lab's stdout) has a line matching the extended REGEX. It stops
+# early when the program writing FILE has exited without writing it, or is
+# a lab asleep for good (see asleep_for_good).
+_wait_for_line() {
+    local regex=$1 file=${2:-$LAB_OUT} seconds=${3:-$WAIT_SECONDS} HOPELESS='' SCAN_COUNT
+    if ! scan_for_lines "$regex" "$file" "$seconds"; then
+        show_lab_output "$file" "${file%.out}.err"
+        fail "$(wait_failure "no line matching /$regex/ in $file" "$seconds")"
+    fi
+}
+
+# count_matching VAR REGEX [FILE]: VAR=how many lines of FILE (default: the
+# lab's stdout) match, counted by this shell. A flood is read for at most 5 s.
+count_matching() {
+    local -n count_into=$1
+    local _regex=$2 _file=${3:-$LAB_OUT} _line _count=0 _looked=0 _deadline NOW_US
+    now_us
+    _deadline=$((NOW_US + 5000000))
+    if [[ -r $_file ]]; then
+        while IFS= read -r _line || [[ -n $_line ]]; do
+            [[ $_line =~ $_regex ]] && ((++_count))
+            if ((++_looked % 4096 == 0)); then
+                now_us
+                ((NOW_US < _deadline)) || break
+            fi
+        done <"$_file"
+    fi
+    count_into=$_count
+}
+
+# count_lines REGEX [FILE]: how many lines of FILE (default: the lab's
+# stdout) match the extended REGEX.
+_count_lines() {
+    local n
+    count_matching n "$1" "${2:-$LAB_OUT}"
+    echo "$n"
+}
+
+# at_least N REGEX: the lab's stdout has N or more lines matching.
+_at_least() {
+    local n
+    count_matching n "$2"
+    ((n >= $1))
+}
+
+# wait_for_lines N REGEX: wait (bounded) until N or more lines of the lab's
+# stdout match; stops early as wait_for_line does.
+_wait_for_lines() {
+    local HOPELESS='' SCAN_COUNT
+    if ! scan_for_lines "$2" "$LAB_OUT" "$WAIT_SECONDS" "$1"; then
+        show_lab_output
+        fail "$(wait_failure "only $SCAN_COUNT lines match /$2/, not $1" "$WAIT_SECONDS")"
+    fi
+}
+
+# wait_for_port [FILE]: wait for "getsockname(FD) = ADDR:PORT" and print PORT.
+_wait_for_port() {
+    local file=${1:-$LAB_OUT} line regex='^getsockname\([0-9]+\) = .*:([0-9]+)$'
+    # (Inside $(...) set -e is off: the failure must be returned.)
+    wait_for_line '^getsockname\([0-9]+\) = .*:[0-9]+$' "$file" || return 1
+    while IFS= read -r line || [[ -n $line ]]; do
+        if [[ $line =~ $regex ]]; then
+            printf '%s\n' "${BASH_REMATCH[1]}"
+            return 0
+        fi
+    done <"$file"
 }
 
 # assert_blocked_in [-p PID] CALL...: the process (default: the last started
 # lab) is asleep in one of the named system calls, e.g.
 #   assert_blocked_in accept accept4
 # It waits (bounded) because the lab prints its "..." line just *before* it
-# enters the call. On failure it prints what the kernel shows instead.
-assert_blocked_in() {
+# enters the call; it stops early if the process exits, or sits for good in
+# another call (see asleep_for_good). On failure it prints what the kernel shows
+# instead.
+_assert_blocked_in() {
     local pid=$LAB_PID
     if [[ $1 == -p ]]; then
         pid=$2
         shift 2
     fi
-    local numbers
-    local numbers_file
-    numbers_file=$(syscall_numbers_file "$@")
-    mapfile -t numbers <"$numbers_file"
+    local numbers deadline NOW_US HOPELESS=
+    syscall_numbers_of numbers "$@"
     ((${#numbers[@]} > 0)) || fail "no system call numbers found for: $*"
-    if ! poll_until "$WAIT_SECONDS" asleep_in_syscall "$pid" "${numbers[@]}"; then
+    to_us deadline "$WAIT_SECONDS"
+    now_us
+    deadline=$((NOW_US + deadline))
+    quiet_start "$pid"
+    until asleep_in_syscall "$pid" "${numbers[@]}"; do
+        now_us
+        ((NOW_US < deadline)) || { HOPELESS=; break; }
+        if has_exited "$pid"; then
+            HOPELESS="process $pid $(exit_description "$pid")"
+            break
+        fi
+        asleep_for_good && break
+        sleep "$POLL_INTERVAL"
+    done
+    if [[ -n $HOPELESS ]] || ((NOW_US >= deadline)); then
+        local PROC_STATE=gone PROC_EXIT SYSCALL_LINE='' wchan=''
+        read_stat "$pid"
+        read_syscall "$pid"
+        { read -r wchan <"/proc/$pid/wchan"; } 2>/dev/null
         show_lab_output
-        fail "$(printf 'process %s is not asleep in %s (numbers %s)\n  state:   %s\n  syscall: %s\n  wchan:   %s' \
-            "$pid" "$*" "${numbers[*]}" "$(process_state "$pid")" \
-            "$(cat "/proc/$pid/syscall" 2>/dev/null)" "$(cat "/proc/$pid/wchan" 2>/dev/null)")"
+        fail "$(printf 'process %s is not asleep in %s (numbers %s)%s\n  state:   %s\n  syscall: %s\n  wchan:   %s' \
+            "$pid" "$*" "${numbers[*]}" "${HOPELESS:+: $HOPELESS}" "$PROC_STATE" "$SYSCALL_LINE" "$wchan")"
     fi
 }
 
 # fd_count PID: the number of open file descriptors of a process.
-fd_count() {
+_fd_count() {
     local fds=("/proc/$1/fd/"*)
     printf '%s\n' "${#fds[@]}"
 }
 
-# has_exited PID: the process has ended (it is gone, or a zombie waiting for
-# us to collect its status; `kill -0` would still succeed on a zombie).
-has_exited() {
-    local state
-    state=$(process_state "$1") || return 0
-    [[ $state == Z ]]
-}
-
 # wait_for_exit [PID]: wait (bounded) for the process to end by itself, then
-# collect its exit status into LAB_STATUS.
-wait_for_exit() {
-    local pid=${1:-$LAB_PID}
-    if ! poll_until "$WAIT_SECONDS" has_exited "$pid"; then
-        show_lab_output
-        fail "process $pid did not exit within ${WAIT_SECONDS}s"
-    fi
+# collect its exit status into LAB_STATUS. It stops early if a lab sits for
+# good in a call only an outside event ends (see asleep_for_good).
+_wait_for_exit() {
+    local pid=${1:-$LAB_PID} deadline NOW_US HOPELESS=
+    to_us deadline "$WAIT_SECONDS"
+    now_us
+    deadline=$((NOW_US + deadline))
+    quiet_start "$pid"
+    until has_exited "$pid"; do
+        now_us
+        if ((NOW_US >= deadline)) || asleep_for_good; then
+            show_lab_output
+            fail "$(wait_failure "process $pid did not exit" "$WAIT_SECONDS")"
+        fi
+        sleep "$POLL_INTERVAL"
+    done
     LAB_STATUS=0
     wait "$pid" || LAB_STATUS=$?
 }
 
 # stop_lab [SIGNAL] [PID]: send SIGNAL (default TERM) to the lab, then wait
 # for it to exit and set LAB_STATUS.
-stop_lab() {
+_stop_lab() {
     local signal=${1:-TERM} pid=${2:-$LAB_PID}
     kill -s "$signal" "$pid" || fail "cannot signal process $pid"
     wait_for_exit "$pid"
@@ -286,7 +706,7 @@ stop_lab() {
 
 # teardown: end every process this test started. TERM first, then KILL
 # after a bounded wait; then reap them so that none outlives the test.
-teardown() {
+_teardown() {
     local pid
     for pid in "${STARTED_PIDS[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
@@ -307,8 +727,14 @@ datagram_to() {
 }
 
 # skip_unless_ipv6: the loopback has ::1 (IPv6 can be disabled on a host).
-skip_unless_ipv6() {
-    grep -q '^0\{31\}1 ' /proc/net/if_inet6 2>/dev/null || skip "no IPv6 loopback (::1) on this host"
+_skip_unless_ipv6() {
+    local line
+    if [[ -r /proc/net/if_inet6 ]]; then
+        while read -r line; do
+            [[ $line == 00000000000000000000000000000001\ * ]] && return 0
+        done </proc/net/if_inet6
+    fi
+    skip "no IPv6 loopback (::1) on this host"
 }
 
 # ---- Clients in the background, and the kernel's view of a listener -------
@@ -365,7 +791,7 @@ reset_connection() {
 # accept, so clients that connect now wait in its queue. The wait matters: a
 # server woken in accept() by the signal but not yet run would still take one
 # connection that arrived in between. resume_lab [PID]: SIGCONT.
-suspend_lab() {
+_suspend_lab() {
     local pid=${1:-$LAB_PID}
     kill -STOP "$pid" || fail "cannot stop process $pid"
     poll_until "$WAIT_SECONDS" process_in_state "$pid" T ||
@@ -374,11 +800,6 @@ suspend_lab() {
 
 resume_lab() {
     kill -CONT "${1:-$LAB_PID}" || fail "cannot continue process ${1:-$LAB_PID}"
-}
-
-# process_in_state PID LETTER: /proc/PID/stat shows that state.
-process_in_state() {
-    [[ $(process_state "$1") == "$2" ]]
 }
 
 # local_end PORT [ADDR], remote_end PORT [ADDR]: ss filters for the sockets
@@ -390,11 +811,31 @@ local_end() { echo "src $(ss_address "${2:-127.0.0.1}"):$1"; }
 remote_end() { echo "dst $(ss_address "${2:-127.0.0.1}"):$1"; }
 ss_address() { [[ $1 == *:* ]] && echo "[$1]" || echo "$1"; }
 
+# end_filter VAR src|dst PORT [ADDR]: VAR=the same filter as local_end or
+# remote_end, made without a subshell.
+end_filter() {
+    local address=${4:-127.0.0.1}
+    [[ $address == *:* ]] && address="[$address]"
+    printf -v "$1" '%s %s:%s' "$2" "$address" "$3"
+}
+
+# ss_lines VAR SS-ARGUMENTS...: VAR=(ss's lines, no header): one process.
+ss_lines() {
+    local -n ss_into=$1
+    shift
+    mapfile -t ss_into < <(ss -H "$@")
+}
+
 # accept_queue PORT [ADDR]: the TCP socket listening on ADDR:PORT as ss
 # shows it, "QUEUED BACKLOG". On a listening socket ss's Recv-Q column is
 # the number of connections waiting for accept(), and Send-Q is the backlog.
-accept_queue() {
-    ss -Hltn "$(local_end "$@")" | awk '{ print $2, $3; exit }'
+_accept_queue() {
+    local filter found _state queued backlog _rest
+    end_filter filter src "$@"
+    ss_lines found -ltn "$filter"
+    ((${#found[@]})) || return 0
+    read -r _state queued backlog _rest <<<"${found[0]}"
+    echo "$queued $backlog"
 }
 
 # ---- Checking a finished run (after `run --separate-stderr run_lab ...`) ----
@@ -405,6 +846,7 @@ accept_queue() {
 # "port 'abc' is not a number" and "bad port: abc" both pass.
 assert_usage_error() {
     local value=$1
+    ((status != 124)) || fail "the lab did not exit (usage error expected: $value): $stderr"
     assert_equal "$status" 2
     assert_equal "$output" ""
     [[ ${stderr,,} == *usage* ]] || fail "stderr shows no usage: $stderr"
@@ -416,6 +858,7 @@ assert_usage_error() {
 # on stdout, nothing on stderr, and exits 0.
 assert_help() {
     run --separate-stderr run_lab "$1" -h
+    ((status != 124)) || fail "the lab did not exit after -h: $stderr"
     assert_equal "$status" 0
     [[ ${output,,} == *"usage: $2"* ]] || fail "no 'usage: $2' on stdout: $output"
     assert_stderr_empty
@@ -447,9 +890,11 @@ assert_rejects_bad_address_and_port() {
 
 # assert_last_line TEXT: the lab's narration so far ends with exactly this
 # line (nothing came after it).
-assert_last_line() {
-    local last
-    last=$(tail -n 1 "$LAB_OUT")
+_assert_last_line() {
+    local line last=''
+    while IFS= read -r line || [[ -n $line ]]; do
+        last=$line
+    done <"$LAB_OUT"
     [[ $last == "$1" ]] || { show_lab_output; fail "last line is '$last', expected '$1'"; }
 }
 
@@ -483,8 +928,12 @@ assert_call_failed() {
 
 # read_lab_output: put the lab's narration so far into $output/$lines, so
 # that assert_line and assert_output can check it.
-read_lab_output() {
-    run cat "${1:-$LAB_OUT}"
+_read_lab_output() {
+    output=''
+    IFS= read -r -d '' output <"${1:-$LAB_OUT}" || true
+    while [[ $output == *$'\n' ]]; do output=${output%$'\n'}; done
+    status=0
+    bats_separate_lines lines output
 }
 
 # ---- A client in the test's own shell (06-send-recv, 07-udp) --------------
@@ -513,7 +962,7 @@ close_client() {
 # away: TERM, then reap it. Its kernel closes its socket: the server sees
 # FIN, or RST if bytes sent to it were never read. With hold_connection this
 # is the client that connects, never sends, and leaves.
-end_peer() {
+_end_peer() {
     local pid=${1:-$PEER_PID}
     kill -TERM "$pid" 2>/dev/null || true
     poll_until "$WAIT_SECONDS" has_exited "$pid" || fail "client $pid did not end"
@@ -523,20 +972,33 @@ end_peer() {
 # connected_on PORT: how many connections the server's side of PORT still
 # has, accepted or queued alike: established, or in CLOSE-WAIT after the
 # client's FIN. A connection the client reset is gone from the list.
-connected_on() {
-    ss -Htn state established state close-wait "$(local_end "$1")" | wc -l
+_connected_on() {
+    local filter found
+    end_filter filter src "$1"
+    ss_lines found -tn state established state close-wait "$filter"
+    echo "${#found[@]}"
 }
 
 # in_time_wait PORT [ADDR]: a finished connection whose local end is
 # ADDR:PORT is in TIME_WAIT: this end closed first.
-in_time_wait() {
-    [[ -n $(ss -Htn state time-wait "$(local_end "$@")") ]]
+_in_time_wait() {
+    local filter found
+    end_filter filter src "$@"
+    ss_lines found -tn state time-wait "$filter"
+    ((${#found[@]} > 0))
 }
 
 # queued_and_connected PORT QUEUED CONNECTED: the listener on PORT holds
 # QUEUED connections, and CONNECTED are still there (see connected_on).
-queued_and_connected() {
-    [[ $(accept_queue "$1") == "$2 "* && $(connected_on "$1") == "$3" ]]
+_queued_and_connected() {
+    local filter found _state queued _rest
+    end_filter filter src "$1"
+    ss_lines found -ltn "$filter"
+    ((${#found[@]})) || return 1
+    read -r _state queued _rest <<<"${found[0]}"
+    [[ $queued == "$2" ]] || return 1
+    ss_lines found -tn state established state close-wait "$filter"
+    ((${#found[@]} == $3))
 }
 
 # start_hostile_clients ADDR PORT [KIND...]: clients that misbehave, in the
@@ -725,6 +1187,99 @@ hostile_datagrams() {
         close $sender;
         print scalar @datagrams, "\n";' "$1" "$2" 3>&- 4>&-
 }
+
+# ---- Helpers run untraced ---------------------------------------------------
+
+# Bats runs a DEBUG trap before every command of a test and of every
+# function it calls (set -T), to know where a failure happened: a few
+# hundred microseconds each time, which made a wait loop written in bash
+# dearer than one that starts grep. The helpers run without it: untraced
+# COMMAND... turns function tracing off for COMMAND. A failure inside is
+# reported at the test's line that called the helper. (Under set -e a
+# failure ends the test here, as it would have anyway.)
+# setup: bats calls it at the start of each test, inside the test's
+# function. Tracing off from here on: the test's own lines still run the
+# DEBUG trap (the function is already running with it), so a failure is
+# still reported at the test's line, but the helpers and the bats-assert
+# functions it calls do not, and run several times faster. A test file
+# that defines its own setup should call this one first: helpers_setup.
+helpers_setup() {
+    set +T
+}
+setup() {
+    helpers_setup
+}
+
+untraced() {
+    # (Every return says its status: a bare `return` in a function run from
+    # a trap, as bats runs teardown, would return the status from before it.)
+    if [[ $- != *T* ]]; then
+        "$@"
+        return "$?"
+    fi
+    set +T
+    "$@"
+    local untraced_status=$?
+    set -T
+    return "$untraced_status"
+}
+
+start_lab() { untraced _start_lab "$@"; }
+start_peer() { untraced _start_peer "$@"; }
+poll_until() { untraced _poll_until "$@"; }
+process_state() { untraced _process_state "$@"; }
+process_in_state() { untraced _process_in_state "$@"; }
+has_exited() { untraced _has_exited "$@"; }
+wait_for_line() { untraced _wait_for_line "$@"; }
+wait_for_lines() { untraced _wait_for_lines "$@"; }
+count_lines() { untraced _count_lines "$@"; }
+at_least() { untraced _at_least "$@"; }
+wait_for_port() { untraced _wait_for_port "$@"; }
+assert_blocked_in() { untraced _assert_blocked_in "$@"; }
+fd_count() { untraced _fd_count "$@"; }
+wait_for_exit() { untraced _wait_for_exit "$@"; }
+stop_lab() { untraced _stop_lab "$@"; }
+teardown() { untraced _teardown "$@"; }
+skip_unless_ipv6() { untraced _skip_unless_ipv6 "$@"; }
+accept_queue() { untraced _accept_queue "$@"; }
+connected_on() { untraced _connected_on "$@"; }
+in_time_wait() { untraced _in_time_wait "$@"; }
+queued_and_connected() { untraced _queued_and_connected "$@"; }
+suspend_lab() { untraced _suspend_lab "$@"; }
+end_peer() { untraced _end_peer "$@"; }
+assert_last_line() { untraced _assert_last_line "$@"; }
+read_lab_output() { untraced _read_lab_output "$@"; }
+
+# ---- bats' `run`, one process cheaper --------------------------------------
+
+# bats 1.8's `run` runs its command inside $(...) through one of these two
+# functions, which then starts the command as a child of that subshell: two
+# processes for `run nc ...`. When the command is a program (not a function
+# or a builtin) and nothing follows it in the subshell, exec it instead:
+# the same program, output and status, one process fewer. (With
+# --keep-empty-lines, run adds a marker after the command: no exec then.)
+# run_exec_target NAME: NAME is a program found in PATH (or a path).
+run_exec_target() {
+    ((BASH_SUBSHELL > 0)) && [[ -z ${keep_empty_lines:-} ]] || return 1
+    declare -F -- "$1" >/dev/null && return 1
+    if [[ $1 == */* ]]; then
+        [[ -x $1 ]]
+        return "$?"
+    fi
+    hash -- "$1" 2>/dev/null && [[ -n ${BASH_CMDS[$1]:-} ]]
+}
+if declare -F bats_merge_stdout_and_stderr >/dev/null &&
+    declare -F bats_redirect_stderr_into_file >/dev/null; then
+    bats_merge_stdout_and_stderr() {
+        if run_exec_target "$1"; then exec "$@" 2>&1; fi
+        "$@" 2>&1
+    }
+    bats_redirect_stderr_into_file() {
+        # shellcheck disable=SC2154 # run's local
+        if run_exec_target "$1"; then exec "$@" 2>>"$bats_run_separate_stderr_file"; fi
+        "$@" 2>>"$bats_run_separate_stderr_file"
+    }
+fi
 
 # Fair grading: peers from the reference, patterns for the lines a correct
 # program may print in more than one right way.
