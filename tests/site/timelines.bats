@@ -110,19 +110,44 @@ for g in ET.parse(sys.argv[1]).iter("{http://www.w3.org/2000/svg}g"):
               "asleep" if g.get("data-asleep") == "yes" else "ran", " <- " + by if by else ""))' "$1"
 }
 
+# consecutive TEXT PATTERN...: some consecutive lines of TEXT match the
+# glob PATTERNs, one each (a [ in a pattern is written \[).
+consecutive() {
+    local text=$1 lines i k
+    shift
+    mapfile -t lines <<<"$text"
+    for ((i = 0; i + $# <= ${#lines[@]}; i++)); do
+        k=0
+        for pattern in "$@"; do
+            # shellcheck disable=SC2053 # a glob pattern, on purpose
+            [[ ${lines[i + k]} == $pattern ]] || continue 2
+            k=$((k + 1))
+        done
+        return 0
+    done
+    echo "no lines in a row match: $*" >&2
+    return 1
+}
+
 # check_09_wakes WAKES: what 09's picture must show. accept() = EAGAIN ran
 # (no sleep), then poll() asleep until nc's connect, then accept() at once;
 # recv() = EAGAIN ran, poll() asleep until nc's bytes, then until its FIN;
 # with -f, send() = EAGAIN ran, poll() for POLLOUT asleep until the reader
 # read; and in the lab's lanes nothing but poll() asleep.
 check_09_wakes() {
-    local nl=$'\n'
-    [[ $1 == *"${nl}echo: accept(3) = -1 EAGAIN [ran]${nl}echo: poll([3 IN]) = 1 ([3 IN]) [asleep] <- connect:nc${nl}echo: accept(3) = 4 [ran]"* ]] || return 1
-    [[ $1 == *"${nl}echo: recv(4, ..., 1024, 0) = -1 EAGAIN [ran]${nl}echo: poll([4 IN]) = 1 ([4 IN]) [asleep] <- data:nc${nl}echo: recv(4, \"hello\\n\", 1024, 0) = 6 [ran]"* ]] || return 1
-    [[ $1 == *"${nl}echo: poll([4 IN]) = 1 ([4 IN]) [asleep] <- close:nc${nl}echo: recv(4, \"\", 1024, 0) = 0 [ran]"* ]] || return 1
-    [[ $1 == *"${nl}flood: poll([3 IN]) = 1 ([3 IN]) [asleep] <- connect:reader${nl}"* ]] || return 1
-    [[ $1 =~ flood:\ send\(4,\ [^$'\n']*\)\ =\ -1\ EAGAIN\ \[ran\]$'\n'flood:\ poll\(\[4\ OUT\]\)\ =\ 1\ \(\[4\ OUT\]\)\ \[asleep\]\ \<-\ read:reader ]] || return 1
-    ! grep -E '^(echo|flood): ' <<<"$1" | grep '\[asleep\]' | grep -v '^[a-z]*: poll(' || return 1
+    consecutive "$1" 'echo: accept(3) = -1 EAGAIN \[ran\]' \
+        'echo: poll(\[3 IN\]) = 1 (\[3 IN\]) \[asleep\] <- connect:nc' \
+        'echo: accept(3) = 4 \[ran\]*' || return 1
+    consecutive "$1" 'echo: recv(4, ..., 1024, 0) = -1 EAGAIN \[ran\]' \
+        'echo: poll(\[4 IN\]) = 1 (\[4 IN\]) \[asleep\] <- data:nc' \
+        'echo: recv(4, "hello\\n", 1024, 0) = 6 \[ran\]' || return 1
+    consecutive "$1" 'echo: poll(\[4 IN\]) = 1 (\[4 IN\]) \[asleep\] <- close:nc' \
+        'echo: recv(4, "", 1024, 0) = 0 \[ran\]' || return 1
+    consecutive "$1" 'flood: accept(3) = -1 EAGAIN \[ran\]' \
+        'flood: poll(\[3 IN\]) = 1 (\[3 IN\]) \[asleep\] <- connect:reader' || return 1
+    consecutive "$1" 'flood: send(4, *) = -1 EAGAIN \[ran\]' \
+        'flood: poll(\[4 OUT\]) = 1 (\[4 OUT\]) \[asleep\] <- read:reader' || return 1
+    ! grep -E '^(echo|flood): ' <<<"$1" | grep -F '[asleep]' | grep -v '^[a-z]*: poll(' || return 1
 }
 
 # check_10_wakes WAKES: 10's head-of-line scene without the head-of-line.
@@ -131,10 +156,17 @@ check_09_wakes() {
 # wakes it), read and answered, and fd 5 closed, all before nc's request
 # wakes poll([4 IN]); and the server sleeps in poll() only.
 check_10_wakes() {
-    local nl=$'\n'
-    [[ $1 == *"${nl}server: accept(3) = 4 [ran] <- queued:nc:found${nl}"* ]] || return 1
-    [[ $1 =~ server:\ poll\(\[3\ IN,\ 4\ IN\]\)\ =\ 1\ \(\[3\ IN\]\)\ \[asleep\]\ \<-\ connect:curl$'\n'server:\ accept\(3\)\ =\ 5\ \[ran\]\ \<-\ queued:curl:found$'\n'server:\ poll\(\[4\ IN,\ 5\ IN\]\)\ =\ 1\ \(\[5\ IN\]\)\ \[(asleep\]\ \<-\ data:curl|ran\]\ \<-\ data:curl:found)$'\n'server:\ recv\(5,\ [^$'\n']*\ =\ 79\ \[ran\]$'\n'server:\ poll\(\[4\ IN,\ 5\ OUT\]\)[^$'\n']*$'\n'server:\ send\(5,\ [^$'\n']*\ =\ 97\ \[ran\]$'\n'server:\ close\(5\)\ =\ 0\ \[ran\]$'\n'server:\ poll\(\[4\ IN\]\)\ =\ 1\ \(\[4\ IN\]\)\ \[asleep\]\ \<-\ data:nc$'\n'server:\ recv\(4, ]] || return 1
-    ! grep '^server: ' <<<"$1" | grep '\[asleep\]' | grep -v '^server: poll(' || return 1
+    consecutive "$1" 'server: accept(3) = 4 \[ran\] <- queued:nc:found' || return 1
+    consecutive "$1" 'server: poll(\[3 IN, 4 IN\]) = 1 (\[3 IN\]) \[asleep\] <- connect:curl' \
+        'server: accept(3) = 5 \[ran\] <- queued:curl:found' \
+        'server: poll(\[4 IN, 5 IN\]) = 1 (\[5 IN\]) \[*\] <- data:curl*' \
+        'server: recv(5, *) = 79 \[ran\]' \
+        'server: poll(\[4 IN, 5 OUT\]) = 1 (\[5 OUT\]) \[ran\]' \
+        'server: send(5, *) = 97 \[ran\]' \
+        'server: close(5) = 0 \[ran\]' \
+        'server: poll(\[4 IN\]) = 1 (\[4 IN\]) \[asleep\] <- data:nc' \
+        'server: recv(4, *) = 18 \[ran\]' || return 1
+    ! grep '^server: ' <<<"$1" | grep -F '[asleep]' | grep -v '^server: poll(' || return 1
 }
 
 @test "poll(): 09's poll() woken by nc's connect, its bytes and its FIN, and with -f by the reader's read; accept, recv and send = EAGAIN never asleep" {
