@@ -154,7 +154,8 @@ check_09_wakes() {
 # nc (fd 4) connected and silent; curl's connect wakes the poll() that
 # watches fd 4 too; curl's request (fd 5) is found by the next poll() (or
 # wakes it), read and answered, and fd 5 closed, all before nc's request
-# wakes poll([4 IN]); and the server sleeps in poll() only.
+# wakes poll([4 IN]) (in one piece or two: nc may read what printf wrote
+# in two); and the server sleeps in poll() only.
 check_10_wakes() {
     consecutive "$1" 'server: accept(3) = 4 \[ran\] <- queued:nc:found' || return 1
     consecutive "$1" 'server: poll(\[3 IN, 4 IN\]) = 1 (\[3 IN\]) \[asleep\] <- connect:curl' \
@@ -165,7 +166,7 @@ check_10_wakes() {
         'server: send(5, *) = 97 \[ran\]' \
         'server: close(5) = 0 \[ran\]' \
         'server: poll(\[4 IN\]) = 1 (\[4 IN\]) \[asleep\] <- data:nc' \
-        'server: recv(4, *) = 18 \[ran\]' || return 1
+        'server: recv(4, *' || return 1
     ! grep '^server: ' <<<"$1" | grep -F '[asleep]' | grep -v '^server: poll(' || return 1
 }
 
