@@ -323,12 +323,23 @@ def narration_label(call, narration):
     return shorten(line)
 
 
+POLL_ENTRY = re.compile(r'\{fd=(\d+), (?:r?events)=POLL([A-Z|]+)\}')
+
+
 def shorten(line):
-    """A narration line as a bar's label: the call and its result only."""
+    """A narration line as a bar's label: the call and its result only.
+    A poll() line's lists are told short, fd and events:
+    poll([3 IN, 4 IN]) = 1 ([4 IN]), so that the ready ones stay in view."""
     head = re.sub(r'( = -1 E[A-Z0-9]+) \(.*\)$', r'\1', line.split('  ')[0])
+    if head.startswith('poll([{fd='):
+        head = re.sub(r'\], \d+, -?\d+\)', '])', head, count=1)
+        head = POLL_ENTRY.sub(lambda m: '%s %s' % (m.group(1), m.group(2).replace('|POLL', '|')), head)
     head = re.sub(r'"((?:[^"\\]|\\.)*)"(\.\.\.)?',
                   lambda m: short_string(m.group(1)) if not m.group(2) else short_string(m.group(1)),
                   head)
+    if len(head) > 50:   # the result matters more than the bytes: shorter strings first
+        head = re.sub(r'"((?:[^"\\]|\\.)*)"(\.\.\.)?',
+                      lambda m: short_string(m.group(1), 6) if len(m.group(1)) > 6 else m.group(0), head)
     return head if len(head) <= 50 else head[:49] + '…'
 
 
@@ -432,6 +443,18 @@ def find_wakes(lanes):
         # learns it. The connect() is the event.
         return c if 'EINPROGRESS' in c.result else None
 
+    previous = {}
+    for calls in by_pid.values():
+        for before, call in zip(calls, calls[1:]):
+            previous[id(call)] = before
+
+    def told_ready(c):
+        """Did the wait just before it (same process) say its fd was readable?
+        Then the data was there before it began, whatever came during it."""
+        before = previous.get(id(c))
+        return (before is not None and before.name in WAITS and c.fd is not None and
+                re.search(r'\bfd=%d, revents=[A-Z|]*POLLIN' % c.fd, before.result) is not None)
+
     def peers(local, remote, kinds, exclude_lane):
         for d in everything:
             if d.name not in kinds or d.lane == exclude_lane and d.pid is None:
@@ -456,6 +479,10 @@ def find_wakes(lanes):
             continue
         if c.name not in BLOCKING or not remote and c.name not in WAITS:
             continue
+        if value in ('-1 EAGAIN', '-1 EWOULDBLOCK', '-1 EINPROGRESS'):
+            continue   # non-blocking: it returned at once, nothing woke it
+        if c.name in RECEIVES and told_ready(c):
+            continue   # the poll() before it was woken; it found the bytes there
         if c.name in RECEIVES:
             kinds = SENDS if not value.startswith('-1') and value != '0' else {'close', 'shutdown'}
             if value != '0' and not value.startswith('-1'):
@@ -471,20 +498,37 @@ def find_wakes(lanes):
             if found:
                 c.wake = ('read', min(found, key=lambda d: d.start))
         elif c.name in WAITS and c.name != 'pause':
-            ready = re.findall(r'fd=(\d+), revents=POLLIN', c.result) + \
-                re.findall(r'in \[([\d ]+)\]', c.result)
-            ready = {fd for group in ready for fd in group.split()}
+            # Which descriptors came back ready, and for what: poll's
+            # revents ([{fd=4, revents=POLLIN|POLLHUP}]), select's sets.
+            ready = {}
+            for fd, events in re.findall(r'fd=(\d+), revents=([A-Z|]+)', c.result):
+                ready.setdefault(fd, set()).update(events.split('|'))
+            for group in re.findall(r'in \[([\d ]+)\]', c.result):
+                for fd in group.split():
+                    ready.setdefault(fd, set()).add('POLLIN')
+            for group in re.findall(r'out \[([\d ]+)\]', c.result):
+                for fd in group.split():
+                    ready.setdefault(fd, set()).add('POLLOUT')
             best = None
-            for fd in ready:
+            for fd, events in sorted(ready.items()):
                 s = re.search(r'\b%s<(?:TCP|UDP|UNIX)[^:]*:\[([^\]]*)\]>' % fd, c.args)
                 if not s:
                     continue
                 text = re.sub(r',".*$', '', s.group(1))
+                found = []
                 if '->' in text:
                     l, r = text.split('->', 1)
-                    found = [(('data' if d.name in SENDS else 'close'), d)
-                             for d in peers(l, r, SENDS | {'close', 'shutdown'}, c.lane) if d.start <= c.bound]
-                else:
+                    if 'POLLIN' in events:
+                        # readable: the peer's bytes, or its FIN
+                        found += [(('data' if d.name in SENDS else 'close'), d)
+                                  for d in peers(l, r, SENDS | {'close', 'shutdown'}, c.lane)
+                                  if d.start <= c.bound]
+                    if 'POLLOUT' in events:
+                        # writable again: the peer read, and room opened up
+                        found += [('read', d) for d in peers(l, r, RECEIVES, c.lane)
+                                  if d.start <= c.bound and d.value().isdigit() and d.value() != '0']
+                elif 'POLLIN' in events:
+                    # a listener is readable when a connection is queued
                     found = [('connect', connected(d)) for d in everything
                              if d.name == 'connect' and addresses(d)[1] == text and connected(d)]
                     found = [f for f in found if f[1].start <= c.bound]
@@ -636,6 +680,12 @@ def draw(traces, out):
                       # what the arrows into it show woke it (connect, data ...)
                       'data-woken': ' '.join(sorted({m.wake[0] for m in bar.members if m.wake and
                                                      (m.asleep or m.wake[0] == 'queued')})),
+                      # and by whom: KIND:LANE (a poll's waker among many peers)
+                      # (KIND:LANE:found: there before a lab's poll() began)
+                      'data-woken-by': ' '.join(sorted({'%s:%s%s' % (m.wake[0], m.wake[1].lane,
+                                                                     '' if m.asleep else ':found')
+                                                        for m in bar.members if m.wake and
+                                                        m.wake[0] != 'signal' and drawn_wake(m)})),
                       'title': '%s\n%s%s' % (bar.label, 'asleep ' if sleepers else '',
                                              fmt_ms(sum(m.duration_ms for m in bar.members)))}
         for s in lane['signals']:
@@ -649,7 +699,7 @@ def draw(traces, out):
             if not c.wake:
                 continue
             kind, source = c.wake
-            if not c.asleep and kind != 'queued':
+            if not drawn_wake(c):
                 continue   # it returned at once: what it found was there before
             color = COLORS[kind]
             head = (X(i) + BAR_W / 2, Y(c.end) if c.asleep else Y(c.start) + 0.2)
@@ -661,7 +711,7 @@ def draw(traces, out):
             tail = (tail[0], min(tail[1], head[1]))   # never back in time
             ax.add_patch(FancyArrowPatch(
                 tail, head, arrowstyle='-|>', mutation_scale=9, color=color, lw=1.1,
-                linestyle=':' if kind == 'queued' else '-', zorder=6,
+                linestyle='-' if c.asleep else ':', zorder=6,
                 connectionstyle='arc3,rad=0.0', shrinkA=2, shrinkB=2))
 
     # The ruler: real time since the first call, at the ends of sleeps.
@@ -699,7 +749,8 @@ def draw(traces, out):
         x += 0.55 + 0.055 * len(words) + 0.2
     ax.add_patch(FancyArrowPatch((kx, ky + 2.8), (kx + 0.35, ky + 2.8), arrowstyle='-|>',
                                  mutation_scale=8, color=COLORS['queued'], lw=1.1, linestyle=':'))
-    ax.text(kx + 0.42, ky + 2.8, 'connected before accept() was called: it waited in the queue',
+    ax.text(kx + 0.42, ky + 2.8, 'there before the call: a connection waiting in the queue, a socket '
+            'poll() found ready: it returned at once',
             va='center', fontsize=7)
     ax.plot([kx + 0.06], [ky + 4.2], marker='*', color=COLORS['signal'], ms=8)
     ax.text(kx + 0.2, ky + 4.2, 'a signal arrives (kill): the call it interrupts returns EINTR',
@@ -710,6 +761,16 @@ def draw(traces, out):
     fig.savefig(out, format='svg', metadata={'Date': None})
     plt.close(fig)
     annotate(out, gid)
+
+
+def drawn_wake(call):
+    """Is the arrow into this call drawn? When the event woke it (it slept);
+    dotted when the call found it there and returned at once: a connection
+    queued before accept() (04, 08), a lab's poll() that found a socket
+    ready (10: curl's request there before the poll began)."""
+    if not call.wake:
+        return False
+    return call.asleep or call.wake[0] == 'queued' or call.name in WAITS and not call.peer
 
 
 def fmt_ms(ms):
@@ -754,11 +815,18 @@ def read_picture(path):
 
 def canonical(tokens):
     """The calls in order, a block repeated back to back kept once: how many
-    read()s drain a buffer, or polls pass, varies from run to run."""
+    read()s drain a buffer, or polls pass, or rounds of send(), send() =
+    EAGAIN, poll() a reader takes to drain (09's -f), varies from run to run.
+    So does how often a peer's wait with a timeout (curl's poll) times out
+    before the event: a timed-out wait followed by the same wait is one."""
+    waits = tuple('%s(' % name for name in WAITS)
+    tokens = [t for n, t in enumerate(tokens)
+              if not (t.startswith(waits) and t.endswith(') 0') and n + 1 < len(tokens)
+                      and tokens[n + 1].split('(')[0] == t.split('(')[0])]
     changed = True
     while changed:
         changed = False
-        for period in (1, 2):
+        for period in (1, 2, 3):
             i = 0
             while i + 2 * period <= len(tokens):
                 if tokens[i:i + period] == tokens[i + period:i + 2 * period]:

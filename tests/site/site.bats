@@ -2,7 +2,8 @@
 # tests/site/site.bats: `make site` builds, no link in it is broken, and in
 # headless Chromium 04's page shows the note about accept() level with the
 # source's accept( line and its timeline loaded. Screenshots of 04's,
-# 06's and 11's pages go to tests/site/screenshots/ (look at them).
+# 06's, 09's, 10's and 11's pages go to tests/site/screenshots/ (look at
+# them).
 bats_require_minimum_version 1.5.0
 
 setup_file() {
@@ -64,10 +65,10 @@ chromium_run() {
     ((width > 300))
 }
 
-@test "headless Chromium: screenshots of 04's, 06's and 11's pages at their timeline, in tests/site/screenshots/" {
+@test "headless Chromium: screenshots of 04's, 06's, 09's, 10's and 11's pages at their timeline, in tests/site/screenshots/" {
     mkdir -p tests/site/screenshots
     cp tests/site/shot.js "$SITE/"
-    for lab in 04-accept 06-send-recv 11-unix; do
+    for lab in 04-accept 06-send-recv 09-nonblock 10-poll 11-unix; do
         rm -f "tests/site/screenshots/$lab.png"
         # (a #fragment URL gives a blank headless screenshot: shot.js hides
         # what comes before the timeline's row instead)

@@ -99,6 +99,106 @@ for g in ET.parse(sys.argv[1]).iter("{http://www.w3.org/2000/svg}g"):
     [[ $output == *"dgram sendto(3, \"$last\", ${#last}, 0, \"me.sock\") = ${#last} <- read (asleep)"* ]]
 }
 
+# wakes SVG: each bar of the picture, a line per bar, in order:
+#   LANE: LABEL [asleep|ran] <- KIND:LANE (what woke it, :found if it was there before)
+wakes() {
+    "$PYTHON" -c 'import sys, xml.etree.ElementTree as ET
+for g in ET.parse(sys.argv[1]).iter("{http://www.w3.org/2000/svg}g"):
+    if g.get("data-call") is not None:
+        by = g.get("data-woken-by")
+        print("%s: %s [%s]%s" % (g.get("data-lane"), g.get("data-call"),
+              "asleep" if g.get("data-asleep") == "yes" else "ran", " <- " + by if by else ""))' "$1"
+}
+
+# consecutive TEXT PATTERN...: some consecutive lines of TEXT match the
+# glob PATTERNs, one each (a [ in a pattern is written \[).
+consecutive() {
+    local text=$1 lines i k
+    shift
+    mapfile -t lines <<<"$text"
+    for ((i = 0; i + $# <= ${#lines[@]}; i++)); do
+        k=0
+        for pattern in "$@"; do
+            # shellcheck disable=SC2053 # a glob pattern, on purpose
+            [[ ${lines[i + k]} == $pattern ]] || continue 2
+            k=$((k + 1))
+        done
+        return 0
+    done
+    echo "no lines in a row match: $*" >&2
+    return 1
+}
+
+# check_09_wakes WAKES: what 09's picture must show. accept() = EAGAIN ran
+# (no sleep), then poll() asleep until nc's connect, then accept() at once;
+# recv() = EAGAIN ran, poll() asleep until nc's bytes, then until its FIN;
+# with -f, send() = EAGAIN ran, poll() for POLLOUT asleep until the reader
+# read; and in the lab's lanes nothing but poll() asleep.
+check_09_wakes() {
+    consecutive "$1" 'echo: accept(3) = -1 EAGAIN \[ran\]' \
+        'echo: poll(\[3 IN\]) = 1 (\[3 IN\]) \[asleep\] <- connect:nc' \
+        'echo: accept(3) = 4 \[ran\]*' || return 1
+    consecutive "$1" 'echo: recv(4, ..., 1024, 0) = -1 EAGAIN \[ran\]' \
+        'echo: poll(\[4 IN\]) = 1 (\[4 IN\]) \[asleep\] <- data:nc' \
+        'echo: recv(4, "hello\\n", 1024, 0) = 6 \[ran\]' || return 1
+    consecutive "$1" 'echo: poll(\[4 IN\]) = 1 (\[4 IN\]) \[asleep\] <- close:nc' \
+        'echo: recv(4, "", 1024, 0) = 0 \[ran\]' || return 1
+    consecutive "$1" 'flood: accept(3) = -1 EAGAIN \[ran\]' \
+        'flood: poll(\[3 IN\]) = 1 (\[3 IN\]) \[asleep\] <- connect:reader' || return 1
+    consecutive "$1" 'flood: send(4, *) = -1 EAGAIN \[ran\]' \
+        'flood: poll(\[4 OUT\]) = 1 (\[4 OUT\]) \[asleep\] <- read:reader' || return 1
+    ! grep -E '^(echo|flood): ' <<<"$1" | grep -F '[asleep]' | grep -v '^[a-z]*: poll(' || return 1
+}
+
+# check_10_wakes WAKES: 10's head-of-line scene without the head-of-line.
+# nc (fd 4) connected and silent; curl's connect wakes the poll() that
+# watches fd 4 too; curl's request (fd 5) is found by the next poll() (or
+# wakes it), read and answered, and fd 5 closed, all before nc's request
+# wakes poll([4 IN]) (in one piece or two: nc may read what printf wrote
+# in two); and the server sleeps in poll() only.
+check_10_wakes() {
+    consecutive "$1" 'server: accept(3) = 4 \[ran\] <- queued:nc:found' || return 1
+    consecutive "$1" 'server: poll(\[3 IN, 4 IN\]) = 1 (\[3 IN\]) \[asleep\] <- connect:curl' \
+        'server: accept(3) = 5 \[ran\] <- queued:curl:found' \
+        'server: poll(\[4 IN, 5 IN\]) = 1 (\[5 IN\]) \[*\] <- data:curl*' \
+        'server: recv(5, *) = 79 \[ran\]' \
+        'server: poll(\[4 IN, 5 OUT\]) = 1 (\[5 OUT\]) \[ran\]' \
+        'server: send(5, *) = 97 \[ran\]' \
+        'server: close(5) = 0 \[ran\]' \
+        'server: poll(\[4 IN\]) = 1 (\[4 IN\]) \[asleep\] <- data:nc' \
+        'server: recv(4, *' || return 1
+    ! grep '^server: ' <<<"$1" | grep -F '[asleep]' | grep -v '^server: poll(' || return 1
+}
+
+@test "poll(): 09's poll() woken by nc's connect, its bytes and its FIN, and with -f by the reader's read; accept, recv and send = EAGAIN never asleep" {
+    run wakes "$FRESH/09-nonblock.svg"
+    echo "$output"
+    check_09_wakes "$output"
+}
+
+@test "poll(): 10's poll() woken by curl's connect, and curl's request read and answered while the silent nc is connected; the server asleep only in poll()" {
+    run wakes "$FRESH/10-poll.svg"
+    echo "$output"
+    check_10_wakes "$output"
+}
+
+@test "the poll() checks can fail: drawn with its matching broken (the listener's peer, or a connection's ends swapped), 09's and 10's pictures fail them" {
+    broken=$BATS_TEST_TMPDIR/timeline.py
+    for how in listener ends; do
+        case $how in
+        listener) sed 's/addresses(d)\[1\] == text/addresses(d)[0] == text/' timelines/timeline.py >"$broken" ;;
+        ends) sed 's/peers(l, r, /peers(r, l, /g' timelines/timeline.py >"$broken" ;;
+        esac
+        run ! cmp -s timelines/timeline.py "$broken"
+        "$PYTHON" "$broken" draw "$TRACES/09-nonblock" "$BATS_TEST_TMPDIR/09.svg" \
+            "$TRACES/10-poll" "$BATS_TEST_TMPDIR/10.svg"
+        run wakes "$BATS_TEST_TMPDIR/09.svg"
+        run ! check_09_wakes "$output"
+        run wakes "$BATS_TEST_TMPDIR/10.svg"
+        run ! check_10_wakes "$output"
+    done
+}
+
 @test "the checks can fail: a bar moved off its narration line, or a call left out, is caught" {
     # The "..." check, on 04's picture with its first accept() bar moved
     # before the listen line (as a lab printing "accept(3) ..." late draws it).
