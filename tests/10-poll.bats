@@ -55,8 +55,8 @@ the_fd_of() {
 # partial_send_seen FD: the lab narrates a send (or write) on FD, of the
 # answer, that took fewer bytes than it asked for.
 partial_send_seen() {
-    sed -nE "s/^$(data_sent "$1" '"HTTP\/1\.1 200 OK.*' '([0-9]+)') = ([0-9]+)( .*)?\$/\\3 \\5 \\4/p" "$LAB_OUT" |
-        awk '{ left = ($1 != "" ? $1 : $3) } $2 + 0 < left + 0 { found = 1 } END { exit !found }'
+    sed -nE "s/^$(data_sent "$1" '"HTTP\/1\.1 200 OK.*' '([0-9]+)') = ([0-9]+)( .*)?\$/\\2\\3 \\4/p" "$LAB_OUT" |
+        awk '$2 + 0 < $1 + 0 { found = 1 } END { exit !found }'
 }
 
 # limit_for_two_more PID: the RLIMIT_NOFILE under which PID can open two
