@@ -270,6 +270,9 @@ print(repr(response.read()))
     assert_equal "$(accept_queue_length)" 0
 }
 
+# hint: One client at a time: while you sleep in recv() for the silent
+#   client, the others wait in the accept queue. EOF from it: close it and
+#   accept the next; answer once the request's blank line has come.
 @test "10-poll's head-of-line scene: a silent client, then a half-sent request, hold curl up until each is done" {
     start_server
     head_of_line_scene "$PORT"

@@ -91,6 +91,10 @@ line_after() {
     grep -A1 -m1 -E -- "$1" "$LAB_OUT" | sed -n 2p
 }
 
+# hint: set_nonblocking(): fcntl(F_GETFL), then fcntl(F_SETFL) with
+#   O_NONBLOCK added, both narrated. Then accept() returns -1 EAGAIN at once:
+#   narrate it and sleep in wait_until_ready(listen_fd, POLLIN), never call
+#   accept() again at once. See fcntl(2), poll(2).
 @test "the listening socket is made non-blocking: accept() returns EAGAIN at once, then the lab sleeps in poll() for POLLIN" {
     start_server
     assert_in_order "^fcntl\\($L, F_SETFL, ([A-Z_]+\\|)*O_NONBLOCK(\\|[A-Z_]+)*\\) = 0\$" \
@@ -105,6 +109,10 @@ line_after() {
     assert_idle_in_poll
 }
 
+# hint: After poll()'s POLLIN on the listener, accept() succeeds: narrate
+#   "accept(L) = NEW  peer ADDR:PORT", then set_nonblocking(NEW): accept()
+#   does not pass O_NONBLOCK on. The silent client's recv() then gives EAGAIN:
+#   narrate it and poll() for POLLIN on NEW.
 @test "a client wakes poll() with POLLIN on the listener; accept() then succeeds, and the new socket is made non-blocking too" {
     start_server
     open_client tcp "$PORT"    # connects, and says nothing yet
@@ -124,6 +132,10 @@ line_after() {
     assert_idle_in_poll
 }
 
+# hint: The echo loop: recv(); EAGAIN: narrate it, wait_until_ready(fd,
+#   POLLIN), recv() again; bytes: narrate them and send_all() them back.
+#   wait_until_ready() prints "poll(...) ..." before it sleeps and the call
+#   with its result and revents after.
 @test "recv: EAGAIN while the client is silent; poll() wakes with POLLIN when bytes come; recv() returns them and they are echoed" {
     start_server
     open_client tcp "$PORT"
@@ -148,6 +160,8 @@ line_after() {
     assert_blocked_in poll ppoll
 }
 
+# hint: recv() = 0 is EOF, as in 06: narrate it, leave the loop, close
+#   the socket and return 0. See recv(2).
 @test "recv() = 0 is still EOF: the client's shutdown ends the lab, exit 0" {
     start_server
     run -0 timeout 5 nc -N 127.0.0.1 "$PORT" <<<"hello"
@@ -160,6 +174,9 @@ line_after() {
     assert_line --index -1 --regexp '^close\([0-9]+\) = 0$'
 }
 
+# hint: Every fcntl, accept, poll, recv, send and close you call has its
+#   line, with the result the kernel gave, the failed ones (-1 EAGAIN) too;
+#   no line for a call you did not make. Compare with strace -f ./nonblock.
 @test "the narration is what the kernel saw: strace shows the same fcntl, accept, poll, recv, send and close calls, in order" {
     ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 start_peer "$BATS_TEST_TMPDIR/narration" \
         strace -o "$BATS_TEST_TMPDIR/trace" \
@@ -194,6 +211,10 @@ line_after() {
     run -0 grep -E 'EAGAIN' "$BATS_TEST_TMPDIR/trace"
 }
 
+# hint: send_all(): a non-blocking send() takes what fits. On EAGAIN print
+#   the line with "  T bytes taken by the kernel so far" (the total of the
+#   send()s before it), then wait_until_ready(fd, POLLOUT) and send the
+#   rest. See send(2), EAGAIN.
 @test "-f: send() takes bytes until EAGAIN, the line says how many, and that is exactly what the kernel holds" {
     local bytes
     bytes=$(bytes_to_fill_buffers)
@@ -235,6 +256,10 @@ connected_fd() {
     sed -nE 's/^connect\(([0-9]+), .*/\1/p' <<<"$output" | head -n 1
 }
 
+# hint: -c: connect() on the non-blocking socket returns -1 EINPROGRESS:
+#   narrate it, wait_until_ready(fd, POLLOUT), then getsockopt(SO_ERROR)
+#   and narrate "getsockopt(FD, SOL_SOCKET, SO_ERROR, [0], [4]) = 0". See
+#   connect(2) (EINPROGRESS), socket(7) (SO_ERROR).
 @test "-c: connect() returns EINPROGRESS at once, poll() reports POLLOUT when the handshake is done, and SO_ERROR 0 says connected" {
     start_server
     run --separate-stderr run_lab 09-nonblock -c -p "$PORT"
@@ -255,6 +280,9 @@ connected_fd() {
     wait_for_line "^accept\\($L\\) = [0-9]+  peer 127\\.0\\.0\\.1:$client_port\$"
 }
 
+# hint: POLLOUT comes for a refused connection too (with POLLERR): only
+#   SO_ERROR tells. Not 0: narrate it by name ([ECONNREFUSED]), set errno to
+#   it and die("connect(...)"): exit 1 naming connect and the errno.
 @test "-c against a closed port: POLLOUT comes all the same, SO_ERROR says ECONNREFUSED, and the lab reports connect() failed, exit 1" {
     hold_closed_port
     run --separate-stderr run_lab 09-nonblock -c -p "$CLOSED_PORT"
@@ -268,6 +296,9 @@ connected_fd() {
     refute_line --regexp '^getsockname\('
 }
 
+# hint: While the handshake waits, the lab sleeps in poll() for POLLOUT,
+#   not in connect(). A stop signal: poll() returns -1 EINTR; narrate it,
+#   close the socket and return 0.
 @test "-c while the handshake cannot complete: the lab sleeps in poll(), not connect(), the socket is SYN-SENT; SIGTERM: EINTR, exit 0" {
     start_full_listener
     start_lab 09-nonblock -c -p "$FULL_PORT"
@@ -284,6 +315,8 @@ connected_fd() {
     exec {FILLER_FD}>&-
 }
 
+# hint: A stop signal interrupts poll(): -1 EINTR. wait_until_ready()
+#   narrates it and returns -1; then close the listener, narrate it, exit 0.
 @test "SIGTERM while it sleeps in poll() for a client: EINTR, close(3), exit 0" {
     start_server
     assert_blocked_in poll ppoll
@@ -292,6 +325,8 @@ connected_fd() {
     assert_in_order "^$(poll_call "$(entry "$L" POLLIN)" 1) = -1 EINTR( .*)?\$" "^close\\($L\\) = 0\$"
 }
 
+# hint: Nothing new for IPv6: the address from parse_address() already
+#   has its family; use it for everything.
 @test "IPv6: -a ::1 echoes over an AF_INET6 connection" {
     skip_unless_ipv6
     start_lab 09-nonblock -a ::1 -p 0
@@ -304,6 +339,9 @@ connected_fd() {
     assert_line --regexp '^accept\([0-9]+\) = [0-9]+  peer \[::1\]:[0-9]+$'
 }
 
+# hint: SIGPIPE is ignored, so a client that resets costs one EPIPE or
+#   ECONNRESET, reported with die(): exit 1 naming the call and the errno,
+#   never death by a signal.
 @test "hostile clients, one per run (random bytes, 1 MiB of garbage, a reset, a request then a reset, a half-close, a silent one): each exits 0, or 1 naming the errno, never by a signal" {
     local kinds=(random garbage reset request-reset half-close silent) i
     local pids=() outs=() errs=() ports=() hostile=() statuses=()
@@ -350,6 +388,9 @@ connected_fd() {
     names_call_and_errno "$(cat "${errs[3]}")" 'send|write' EPIPE
 }
 
+# hint: Parse every option strictly (parse_port(), parse_number()): on a
+#   bad value print a message naming it and the usage on stderr, exit 2
+#   (usage_error()).
 @test "bad usage exits 2 naming the bad value, for every option" {
     assert_rejects_bad_address_and_port 09-nonblock
     local option value
@@ -368,6 +409,7 @@ connected_fd() {
     assert_usage_error "x"
 }
 
+# hint: -h: print the usage to stdout and exit 0 (print_usage_and_exit()).
 @test "-h prints the usage on stdout and exits 0" {
     assert_help 09-nonblock nonblock
 }

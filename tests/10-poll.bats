@@ -75,6 +75,8 @@ client_ports() {
     ss -Htn state established "$(remote_end "$PORT")" | awk '{ n = split($3, a, ":"); print a[n] }'
 }
 
+# hint: The answers are 08's, built by build_response(): 200 "Hello there."
+#   once the request's blank line has come, 431 when 8192 bytes hold none.
 @test "the answer is 08's, byte for byte: 200 with \"Hello there.\", and 431 past 8 KiB" {
     # 08 is the reference's own (a student's 08 costs nothing here).
     start_reference_lab 08-server -p 0
@@ -103,6 +105,10 @@ client_ports() {
     run -0 grep -c $'^Content-Length: 13\r$' "$BATS_TEST_TMPDIR/head"
 }
 
+# hint: The loop: poll() the listener and every client (POLLIN while it
+#   reads its request, POLLOUT while it is answered), narrated before and
+#   after; accept() on POLLIN on the listener and make_nonblocking() the
+#   new socket; recv() on a client's POLLIN, send() on its POLLOUT; close.
 @test "one client's visit: poll() on the listener, accept, O_NONBLOCK, POLLIN then recv, POLLOUT then send, close" {
     start_server
     read_lab_output
@@ -139,6 +145,9 @@ client_ports() {
     assert_blocked_in poll ppoll
 }
 
+# hint: Every call you make has its line, with the kernel's result, and
+#   nothing in the loop may sleep but poll(): no "recv(...) ..." lines.
+#   Compare with strace ./poll.
 @test "the narration is what the kernel saw: the same calls as strace, in the same order" {
     ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 start_peer "$BATS_TEST_TMPDIR/narration" \
         strace -o "$BATS_TEST_TMPDIR/trace" \
@@ -168,6 +177,9 @@ client_ports() {
     run -1 grep -E '^(recv|read|send|write|accept)\(.*\) \.\.\.$' "$BATS_TEST_TMPDIR/narration"
 }
 
+# hint: One recv() per POLLIN, never a loop that waits for the rest: a
+#   request without its blank line stays in that client's buffer, and the
+#   loop goes back to poll() for everyone.
 @test "head-of-line blocking is gone: with a silent client and a half-sent request connected, curl is answered at once" {
     start_server
     head_of_line_scene "$PORT"
@@ -200,6 +212,9 @@ client_ports() {
     assert_blocked_in poll ppoll
 }
 
+# hint: Keep each client's request in its own buffer (client->request,
+#   client->used) and look for the blank line in all of it: it may span
+#   two recv()s. Until then, no answer.
 @test "a request that arrives in pieces is kept per client and answered after its blank line; in between the lab sleeps in poll(), not recv()" {
     start_server
     open_client tcp "$PORT"
@@ -220,6 +235,9 @@ client_ports() {
     assert_line --regexp "^$(data_received "$fd" '"\\n"' '[0-9]+') = 1( .*)?\$"
 }
 
+# hint: Every client is a slot in clients[] and one entry in poll()'s list;
+#   close and drop the ones whose visit is over, so that the descriptors
+#   come back.
 @test "200 clients connected at once, then each sends its request: all get 08's answer, the lab sleeps only in poll(), and its fd count comes back" {
     start_server -b 256
     local fds_before
@@ -247,6 +265,8 @@ client_ports() {
     assert_blocked_in poll ppoll
 }
 
+# hint: With max_clients clients, leave the listener out of poll()'s list
+#   (watch_listener): new connections wait in the kernel's queue.
 @test "-m 2: with two clients connected it stops polling the listener, a third waits in the kernel's queue, and is served when one leaves" {
     start_server -m 2
     hold_connection 127.0.0.1 "$PORT"
@@ -279,6 +299,8 @@ client_ports() {
     poll_until "$WAIT_SECONDS" queue_length_is "$PORT" 0 || fail "accept queue: $(accept_queue "$PORT")"
 }
 
+# hint: send() takes what fits: remember client->sent and send the rest at
+#   the next POLLOUT; never drop it, never wait for it. See send(2).
 @test "-r: an answer too big for the send buffer is sent in parts at each POLLOUT, a client that does not read holds nobody up, and then gets every byte" {
     local repeat=1000000
     start_server -r "$repeat"
@@ -304,6 +326,8 @@ client_ports() {
     wait_for_line "^close\\($fd\\) = 0\$"
 }
 
+# hint: A client's error (ECONNRESET, EPIPE) or EOF ends that client only:
+#   narrate it, close_client() it, and go on serving the others.
 @test "hostile clients all at once, and a silent one, leave the fd count unchanged and the server alive and serving" {
     start_server -b 64
     local fds_before
@@ -332,6 +356,9 @@ client_ports() {
     assert_blocked_in poll ppoll
 }
 
+# hint: accept() -1 EMFILE: the connection stays queued and the listener
+#   readable, so polling it again would spin. Set accept_blocked: it is
+#   left out until a client leaves.
 @test "out of descriptors (ulimit -n): accept() fails with EMFILE, the lab stops polling the listener instead of spinning, and accepts again when a client leaves" {
     command -v prlimit >/dev/null || skip "no prlimit"
     # What the lab has open now (0, 1, 2, the listener, and whatever else
@@ -359,6 +386,9 @@ client_ports() {
     assert_equal "$(cat "$BATS_TEST_TMPDIR/third")" "Hello there."
 }
 
+# hint: A stop signal: poll() returns -1 EINTR; narrate it and go round
+#   the loop, which ends on stop_requested; close every client, then the
+#   listener, each narrated, and exit 0.
 @test "SIGTERM while it sleeps in poll() with clients connected: EINTR, every socket closed, exit 0" {
     start_server
     open_client tcp "$PORT"
@@ -377,6 +407,8 @@ client_ports() {
         fail "$(show_lab_output)the last lines are not the two close() calls"
 }
 
+# hint: -n COUNT: count the clients you accepted; after COUNT, stop
+#   watching the listener and leave the loop once the last one is done.
 @test "-n 2: it serves two clients, then closes its socket and exits 0" {
     start_server -n 2
     run -0 timeout 5 curl -sS "http://127.0.0.1:$PORT/"
@@ -387,6 +419,7 @@ client_ports() {
     assert_last_line "close($L) = 0"
 }
 
+# hint: -b BACKLOG goes to listen() (open_listening_socket() does it).
 @test "-b 64 sets the backlog: listen(3, 64) and the kernel's listener says 64" {
     start_server -b 64
     read_lab_output
@@ -395,6 +428,8 @@ client_ports() {
     assert_output --regexp "^LISTEN +0 +64 +127\\.0\\.0\\.1:$PORT "
 }
 
+# hint: Nothing new for IPv6: the address from parse_address() already
+#   has its family.
 @test "IPv6: -a ::1 serves curl on [::1]" {
     skip_unless_ipv6
     start_lab 10-poll -a ::1 -p 0
@@ -407,6 +442,8 @@ client_ports() {
     assert_line --regexp '^accept\([0-9]+\) = [0-9]+  peer \[::1\]:[0-9]+$'
 }
 
+# hint: Parse every option strictly (parse_port(), parse_number()): on a
+#   bad value print a message naming it and the usage on stderr, exit 2.
 @test "bad usage exits 2 naming the bad value, for every option" {
     assert_rejects_bad_address_and_port 10-poll
     local option value
@@ -420,6 +457,7 @@ client_ports() {
     done
 }
 
+# hint: -h: print the usage to stdout and exit 0 (print_usage_and_exit()).
 @test "-h prints the usage on stdout and exits 0" {
     assert_help 10-poll poll
 }
