@@ -209,3 +209,46 @@ sleeps_only_in_poll() {
     done
     echo "$asleep"
 }
+
+# ---- Grading fairly (09-nonblock, 10-poll) -------------------------------
+# The narration of poll() is the lesson: which descriptors it watches for
+# which events, and which came back with which revents. Its timeout
+# argument and whether the program called poll() or its twin ppoll() (which
+# sleeps the same way) are the program's own choice.
+
+# poll_call ENTRIES N: an ERE (no anchors) for "poll([ENTRIES], N, -1)" or
+# "ppoll([ENTRIES], N, NULL, NULL, 8)": ENTRIES is an ERE (see entry).
+poll_call() {
+    printf 'p?poll\\(\\[%s\\], %s, [^()]*\\)' "$1" "$2"
+}
+
+# entry FD EVENTS [KEY]: the ERE of one pollfd as strace prints it:
+# {fd=FD, events=EVENTS} (KEY revents: {fd=FD, revents=EVENTS}).
+entry() {
+    printf '\\{fd=%s, %s=%s\\}' "$1" "${3:-events}" "$2"
+}
+
+# either A B: the ERE of two entries A and B, in either order (which comes
+# first in the array is the program's choice).
+either() {
+    printf '(%s, %s|%s, %s)' "$1" "$2" "$2" "$1"
+}
+
+# waiting_in_poll ENTRIES N: the ERE of the whole line printed before poll()
+# sleeps: "poll([ENTRIES], N, -1) ...".
+waiting_in_poll() {
+    printf '^%s \\.\\.\\.$' "$(poll_call "$1" "$2")"
+}
+
+# polled ENTRIES N READY REVENTS: the ERE of the whole result line:
+# "poll([ENTRIES], N, -1) = READY ([REVENTS])".
+polled() {
+    printf '^%s = %s \\(\\[%s\\]\\)$' "$(poll_call "$1" "$2")" "$3" "$4"
+}
+
+# assert_last_line_matches ERE: the lab's latest line matches ERE.
+assert_last_line_matches() {
+    local last
+    last=$(tail -n 1 "$LAB_OUT")
+    [[ $last =~ $1 ]] || { show_lab_output; fail "last line is '$last', not /$1/"; }
+}

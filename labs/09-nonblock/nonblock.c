@@ -76,6 +76,13 @@ enum { SHOWN_BYTES = 32 };
  * that would have to sleep fails with EAGAIN instead. Neither call blocks. */
 static void set_nonblocking(int fd)
 {
+    /*[ Read the flags with fcntl(fd, F_GETFL) and print
+     *  "fcntl(FD, F_GETFL) = 0xFLAGS (flags NAMES)"; write them back with
+     *  O_NONBLOCK added, fcntl(fd, F_SETFL, flags | O_NONBLOCK), and print
+     *  "fcntl(FD, F_SETFL, NAMES) = 0" (format_file_flags() spells the
+     *  flags: O_RDWR|O_NONBLOCK). A failure: die("fcntl(FD, F_GETFL)") or
+     *  die("fcntl(FD, F_SETFL, NAMES)"). See fcntl(2), "File status flags".
+     *  stub: (void)fd; */
     char text[FLAGS_TEXT_SIZE];
 
     int flags = fcntl(fd, F_GETFL);
@@ -88,6 +95,7 @@ static void set_nonblocking(int fd)
     if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
         die("fcntl(%d, F_SETFL, %s)", fd, text);
     printf("fcntl(%d, F_SETFL, %s) = 0\n", fd, text);
+    /*] */
 }
 
 /* Wait in poll() until `fd` is ready for `events` (POLLIN: something to
@@ -103,6 +111,16 @@ static void set_nonblocking(int fd)
  * Returns the revents, or -1 when SIGINT/SIGTERM interrupted the wait. */
 static int wait_until_ready(int fd, short events)
 {
+    /*[ Watch one descriptor: a struct pollfd {fd, events}. Before poll(),
+     *  print the call and " ...", as strace shows it:
+     *  "poll([{fd=FD, events=POLLIN}], 1, -1) ..." (format_poll_call()).
+     *  Then poll(&watched, 1, -1): no timeout, it sleeps until the socket is
+     *  ready. After it, the call again and its result, the revents named:
+     *  "poll([{fd=FD, events=POLLIN}], 1, -1) = 1 ([{fd=FD, revents=POLLIN}])"
+     *  (format_poll_result()). -1 with EINTR (a stop signal):
+     *  narrate_failure() the call and return -1; any other error: die().
+     *  Return the revents. See poll(2).
+     *  stub: (void)fd; (void)events; return -1; */
     struct pollfd watched = {.fd = fd, .events = events, .revents = 0};
     char call[POLL_TEXT_SIZE], result[POLL_TEXT_SIZE];
 
@@ -118,8 +136,12 @@ static int wait_until_ready(int fd, short events)
     format_poll_result(&watched, 1, ready, result);
     printf("%s = %s\n", call, result);
     return watched.revents;
+    /*] */
 }
 
+/*[ Write static void print_send_call(int fd, const char *bytes, size_t
+ *  length): print 'send(FD, "BYTES", LENGTH, 0)' with no newline, the bytes
+ *  through print_escaped() (at most SHOWN_BYTES of them), as lab 06. */
 /* Print `send(4, "bytes", 5, 0)` without a newline: the start of a send line. */
 static void print_send_call(int fd, const char *bytes, size_t length)
 {
@@ -127,6 +149,7 @@ static void print_send_call(int fd, const char *bytes, size_t length)
     print_escaped(bytes, length, SHOWN_BYTES);
     printf(", %zu, 0)", length);
 }
+/*] */
 
 /* send() all `length` bytes on the non-blocking socket.
  *
@@ -141,6 +164,19 @@ static void print_send_call(int fd, const char *bytes, size_t length)
 static int send_all(int conn_fd, const char *bytes, size_t length,
                     long long *total_sent)
 {
+    /*[ Loop until all `length` bytes are out. send() what is left; on
+     *  success print 'send(FD, "BYTES", LEFT, 0) = N' (print_send_call()),
+     *  then "  partial: M bytes not sent yet" if N < LEFT, then, with
+     *  total_sent, add N to it and print "  (T sent in all)"; newline.
+     *  -1 EAGAIN (or EWOULDBLOCK): the buffers are full. Print the call and
+     *  " = -1 EAGAIN (Resource temporarily unavailable)", with total_sent
+     *  "  T bytes taken by the kernel so far" (the tests read that number),
+     *  then wait_until_ready(fd, POLLOUT), and try again; never retry at
+     *  once (a busy loop). EINTR: retry unless stop_requested, else
+     *  narrate_failure() and return -1. Other errors (EPIPE, ECONNRESET):
+     *  die("send(FD, ..., LEFT, 0)"). See send(2), EAGAIN.
+     *  stub: (void)conn_fd; (void)bytes; (void)length; (void)total_sent;
+     *  return -1; */
     size_t sent = 0;
 
     while (sent < length) {
@@ -181,6 +217,7 @@ static int send_all(int conn_fd, const char *bytes, size_t length,
         sent += (size_t)count;
     }
     return 0;
+    /*] */
 }
 
 /* -c: the client side. connect() on a non-blocking socket.
@@ -207,6 +244,20 @@ static int run_client(const struct sockaddr_storage *server, socklen_t server_le
     /* Step 2: non-blocking, before connect(). */
     set_nonblocking(fd);
 
+    /*[ Steps 3 to 5: connect() to the server. On a non-blocking socket it
+     *  returns -1 EINPROGRESS at once: narrate_failure() it,
+     *  "connect(FD, ADDR:PORT) = -1 EINPROGRESS (Operation now in progress)",
+     *  then wait_until_ready(fd, POLLOUT) (-1: close the socket, print
+     *  "close(FD) = 0", return 0). Then read the outcome with
+     *  getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) and print
+     *  "getsockopt(FD, SOL_SOCKET, SO_ERROR, [0], [4]) = 0", the error
+     *  named by errno_name() when it is not 0 ([ECONNREFUSED]). Not 0: set
+     *  errno to it and die("connect(FD, ADDR:PORT)"). connect() = 0 at once
+     *  (allowed): print "connect(FD, ADDR:PORT) = 0". Any other error at
+     *  once: die(). See connect(2) (EINPROGRESS), socket(7) (SO_ERROR),
+     *  getsockopt(2).
+     *  stub: (void)server_length; errno = ENOSYS;
+     *  die("connect(%d, %s)", fd, server_text); */
     /* Step 3: connect() starts the handshake and returns at once. */
     if (connect(fd, (const struct sockaddr *)server, server_length) == 0) {
         /* Allowed by POSIX for a connection that completes at once. */
@@ -240,6 +291,8 @@ static int run_client(const struct sockaddr_storage *server, socklen_t server_le
     } else {
         die("connect(%d, %s)", fd, server_text);    /* failed at once */
     }
+
+    /*] */
 
     /* Step 6 (lab 05): connected. The implicit bind gave us a port. */
     struct sockaddr_storage local;
@@ -317,6 +370,18 @@ int main(int argc, char *argv[])
      * a connection is waiting in the queue. Then accept() again: now it
      * succeeds. Never call accept() again straight after EAGAIN: that loop
      * would spin, burning a CPU, until a client came. */
+    /*[ Steps 3 and 4: accept() the client without blocking. In a loop:
+     *  accept(); -1 EAGAIN (the queue is empty), EINTR, or an error of that
+     *  connection only (only_this_connection_failed()): narrate_failure(),
+     *  "accept(FD) = -1 EAGAIN (Resource temporarily unavailable)", then
+     *  sleep in wait_until_ready(listen_fd, POLLIN) and try again; any
+     *  other error: die("accept(FD)"). If stop_requested or the wait
+     *  returns -1: close the listener, print "close(FD) = 0", free the
+     *  buffer and return 0. Success: print "accept(FD) = NEW  peer ADDR:PORT"
+     *  (format_address()), then set_nonblocking(NEW): accept() does not
+     *  pass O_NONBLOCK on. Never accept() again straight after EAGAIN.
+     *  See accept(2), poll(2).
+     *  stub: int conn_fd = -1; */
     int conn_fd;
     struct sockaddr_storage peer;
     for (;;) {
@@ -346,10 +411,23 @@ int main(int argc, char *argv[])
      * (on Linux; accept4(..., SOCK_NONBLOCK) would set it in one call).
      * Set it, then close the listener: one client only (as 06). */
     set_nonblocking(conn_fd);
+    /*] */
     if (close(listen_fd) == -1)
         die("close(%d)", listen_fd);
     printf("close(%d) = 0  one client only: no longer listening\n", listen_fd);
 
+    /*[ Step 5. With -f (flood_bytes > 0): send_all() flood_bytes bytes of
+     *  buffer in chunks of buffer_size, counting in a total, until done,
+     *  stop_requested, or send_all() returns -1. Else echo until EOF:
+     *  recv() up to buffer_size bytes. -1 EAGAIN: narrate_failure(),
+     *  "recv(FD, ..., BUFSIZE, 0) = -1 EAGAIN (Resource temporarily
+     *  unavailable)", then wait_until_ready(fd, POLLIN) (-1: stop) and
+     *  recv() again; EINTR: try again (the loop checks stop_requested);
+     *  other errors: die("recv(FD, ..., BUFSIZE, 0)"). Bytes: print
+     *  'recv(FD, "BYTES", BUFSIZE, 0) = N' (print_escaped(), SHOWN_BYTES)
+     *  and send_all() them back (-1: stop). N = 0: add
+     *  "  EOF: the peer closed its side" and stop. See recv(2).
+     *  stub: (void)send_all; (void)wait_until_ready; */
     if (flood_bytes > 0) {
         /* Step 5 (-f): send BYTES in chunks. Each send() takes what fits
          * and returns; once the client's receive buffer and our send buffer
@@ -396,6 +474,7 @@ int main(int argc, char *argv[])
                 break;
         }
     }
+    /*] */
 
     /* Step 6: close. The kernel still delivers what is in the send buffer,
      * then FIN. close() does not block, O_NONBLOCK or not. */

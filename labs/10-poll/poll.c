@@ -171,6 +171,20 @@ static void close_client(struct client *client)
  * error). Returns 0 to keep the client, -1 when its visit is over. */
 static int read_request(struct client *client)
 {
+    /*[ One recv() into what is left of this client's own buffer
+     *  (client->request, client->used bytes used, REQUEST_LIMIT in all): it
+     *  cannot sleep. -1 EAGAIN: narrate_failure() it and keep the client
+     *  (return 0); another error: narrate_failure() and return -1. Print
+     *  'recv(FD, "BYTES", ROOM, 0)' (print_data_call()) and its result:
+     *  " = 0  EOF: the peer closed its side before a blank line" (return
+     *  -1); else add the bytes to client->used and look for the blank line
+     *  in the whole request so far (has_blank_line()): found, " = N  a
+     *  blank line: the request is complete", answer hello; the buffer full
+     *  without it, " = N  8192 bytes and no blank line: too large", answer
+     *  too_large (client->too_large = 1); neither, " = N  no blank line
+     *  yet: read on" and return 0. With an answer: client->state = SENDING,
+     *  return 0. See recv(2).
+     *  stub: (void)client; (void)has_blank_line; return -1; */
     size_t room = REQUEST_LIMIT - client->used;
     ssize_t received = recv(client->fd, client->request + client->used, room, 0);
     if (received == -1) {
@@ -205,6 +219,7 @@ static int read_request(struct client *client)
     }
     client->state = SENDING;            /* from now on, wait for POLLOUT */
     return 0;
+    /*] */
 }
 
 /* POLLOUT on a client being answered: one send() of what is left. A
@@ -214,6 +229,18 @@ static int read_request(struct client *client)
  * Returns 0 to keep the client, -1 when its visit is over. */
 static int send_answer(struct client *client)
 {
+    /*[ One send() of what is left of this client's answer (client->answer,
+     *  client->answer_length, client->sent so far). -1 EAGAIN:
+     *  narrate_failure() and return 0 (poll() says when to try again);
+     *  another error (EPIPE, ECONNRESET): narrate_failure(), return -1.
+     *  Print 'send(FD, "BYTES", LEFT, 0)' (print_data_call()), add the
+     *  count to client->sent, and if some is left print " = N  partial: M
+     *  bytes still to send" and return 0: the rest goes at the next POLLOUT,
+     *  never dropped. All sent: " = N"; then return -1 (answered: close),
+     *  unless it was the 431: then shutdown(fd, SHUT_WR), print
+     *  "shutdown(FD, SHUT_WR) = 0  FIN: no more from us; now drain the
+     *  request", client->state = DRAINING, return 0. See send(2).
+     *  stub: (void)client; return -1; */
     const char *next = client->answer + client->sent;
     size_t left = client->answer_length - client->sent;
     ssize_t sent = send(client->fd, next, left, 0);
@@ -247,6 +274,7 @@ static int send_answer(struct client *client)
            client->fd);
     client->state = DRAINING;
     return 0;
+    /*] */
 }
 
 /* POLLIN on a client being drained after its 431. */
@@ -355,6 +383,28 @@ int main(int argc, char *argv[])
             listener_watched = watch_listener;
         }
 
+        /*[ 3b-3e, the event loop's body. Build the list in `watched`: the
+         *  listener first (POLLIN) if watch_listener, then each client of
+         *  clients[], POLLOUT if its state is SENDING, else POLLIN. Print
+         *  the call and " ...": "poll([{fd=3, events=POLLIN}, {fd=4,
+         *  events=POLLIN}], 2, -1) ..." (format_poll_call()); poll(watched,
+         *  count, -1), the only call here that sleeps; -1 EINTR:
+         *  narrate_failure() and `continue` (others: die()). Print the call
+         *  again with " = " and its result, "1 ([{fd=4, revents=POLLIN}])"
+         *  (format_poll_result()). For each client whose revents is not 0:
+         *  read_request(), send_answer() or drain_request() by its state;
+         *  -1: close_client() it and drop it from clients[] (set
+         *  accept_blocked = 0: a descriptor came free). Then, if the
+         *  listener came back with POLLIN: accept() one client. -1 EMFILE or
+         *  ENFILE: narrate_failure() and set accept_blocked (polling the
+         *  listener again would spin); EAGAIN, EINTR or
+         *  only_this_connection_failed(): narrate_failure(); else die().
+         *  Success: "accept(3) = NEW  peer ADDR:PORT", count it in
+         *  `accepted`, make_nonblocking(NEW) (accept() does not pass
+         *  O_NONBLOCK on), and add a client (calloc) in state READING.
+         *  See poll(2), accept(2).
+         *  stub: (void)read_request; (void)send_answer; (void)drain_request;
+         *  break; */
         /* 3b. The list: what to wait for on each socket. */
         nfds_t count = 0;
         if (watch_listener)
@@ -445,6 +495,7 @@ int main(int argc, char *argv[])
                 clients[client_count++] = client;
             }
         }
+        /*] */
     }
 
     /* Step 5: the end (signal or -n): close every client still here, then
