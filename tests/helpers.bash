@@ -486,10 +486,34 @@ call_name() {
 # Show what a lab printed: for failure messages (on stderr, so that it is
 # seen even from inside $(...), as in PORT=$(wait_for_port)).
 show_lab_output() {
-    local out=${1:-$LAB_OUT} err=${2:-$LAB_ERR} text_out='' text_err=''
-    [[ -r $out ]] && text_out=$(<"$out")
-    [[ -r $err ]] && text_err=$(<"$err")
-    printf -- '--- lab stdout (%s)\n%s\n--- lab stderr\n%s\n---\n' "$out" "$text_out" "$text_err" >&2
+    local out=${1:-$LAB_OUT} err=${2:-$LAB_ERR}
+    {
+        printf -- '--- lab stdout (%s)\n' "$out"
+        head_and_tail "$out"
+        printf -- '--- lab stderr\n'
+        head_and_tail "$err"
+        printf -- '---\n'
+    } >&2
+}
+
+# head_and_tail FILE: what FILE holds, or, when a lab flooded it (more than
+# 100 lines or 64 KiB), its first and last 40 lines, each cut at 300
+# characters, and how much was left out: a failure stays readable, and a
+# lab that prints 100 MB does not make the report 100 MB.
+head_and_tail() {
+    [[ -r $1 ]] || return 0
+    local text
+    if [[ ! -s $1 ]]; then
+        return 0
+    fi
+    text=$(head -c 65537 -- "$1")
+    if ((${#text} <= 65536)) && [[ $(grep -c '' <<<"$text") -le 100 ]]; then
+        printf '%s\n' "$text"
+        return 0
+    fi
+    head -n 40 -- "$1" | cut -c1-300
+    printf '... (%s bytes in all; the middle is left out) ...\n' "$(wc -c <"$1")"
+    tail -n 40 -- "$1" | cut -c1-300
 }
 
 # scan_for_lines REGEX FILE SECONDS [N]: look (bounded) for N (default 1)
