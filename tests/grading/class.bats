@@ -9,6 +9,7 @@ bats_load_library bats-support
 bats_load_library bats-assert
 
 SECRET_TEXT=secret-of-another-student
+UID_BASE=${GRADING_UID_BASE:-62000}
 
 setup_file() {
     export CLASS=$BATS_FILE_TMPDIR/class OUT=$BATS_FILE_TMPDIR/out
@@ -20,7 +21,8 @@ setup_file() {
     mkdir -p "$OUT"
     echo "$SECRET_TEXT" >"$OUT/SECRET"
     touch "$BATS_FILE_TMPDIR/before"
-    SUBMISSIONS=$CLASS OUT=$OUT JOBS=2 "$BATS_TEST_DIRNAME/../grade-class" \
+    # Its own uids (from UID_BASE): another grade-class may run on this machine.
+    SUBMISSIONS=$CLASS OUT=$OUT JOBS=2 UID_BASE=$UID_BASE "$BATS_TEST_DIRNAME/../grade-class" \
         >"$BATS_FILE_TMPDIR/run.out" 2>&1 </dev/null 3>&- 4>&-
     echo $? >"$BATS_FILE_TMPDIR/run.status"
 }
@@ -133,12 +135,9 @@ EOF
     assert_success
 }
 
-@test "no process runs as a sandbox uid and no sandbox mount is left" {
+@test "no process runs as a sandbox's uid and no sandbox mount is left" {
     run ps -e -o uid=,pid=,args=
-    refute_output --regexp '^ *60[0-9]{3} '
+    refute_output --regexp "^ *$((UID_BASE / 1000))[0-9]{3} "
     run grep -E '/run/socket-labs| /tmp/tree' /proc/self/mountinfo
     assert_output ""
-    # The submission that held port 2017 held it in its own namespace only.
-    run ss -Hltnup "sport = :2017"
-    refute_output --partial bind
 }
