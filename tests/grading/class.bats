@@ -85,10 +85,10 @@ EOF
     student=$(basename "$CLASS"/student02-*)
     run grep -h -A3 '^not ok ' "$OUT/$student"/log/tests/*.tap
     assert_success
-    assert_output --partial "# (in test file"
+    assert_output --partial "in test file tests/"
     run python3 -c 'import json, sys; print([t["output"] for t in json.load(open(sys.argv[1]))["tests"] if t["score"] == 0][0])' \
         "$OUT/$student/results.json"
-    assert_output --partial "(in test file"
+    assert_output --partial "in test file tests/"
 }
 
 @test "each generated submission scores, lab by lab, exactly what make grade gives its tree alone" {
