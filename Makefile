@@ -89,20 +89,22 @@ CLASS_JOBS = $(if $(filter command line environment,$(origin JOBS)),$(JOBS))
 
 .PHONY: grade-class check-grading grade-class-demo
 
-grade-class:
+# This checkout's labs are built first: tests that use a peer lab may take
+# it from here.
+grade-class: all
 	@tests/ensure-tools
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade-class SUBMISSIONS=DIR [OUT=DIR] [JOBS=N]" >&2; exit 2; }
 	@SUBMISSIONS="$(SUBMISSIONS)" OUT="$(or $(OUT),grading-output)" JOBS="$(CLASS_JOBS)" LAB="$(LAB)" tests/grade-class
 
 # Slow (minutes): not part of `make test`.
-check-grading:
+check-grading: all
 	@tests/ensure-tools
 	bats tests/grading/class.bats
 
 # A generated class (correct trees and trees with one lab broken by a
 # mutant), graded and timed; COMPARE=1 then grades each tree alone with
 # `make grade` and compares, lab by lab.
-grade-class-demo:
+grade-class-demo: all
 	@tests/ensure-tools
 	@rm -rf "$(or $(CLASS_DIR),grading-class)" && tests/grading/make-class "$(or $(CLASS_DIR),grading-class)" "$(or $(STUDENTS),30)"
 	@time SUBMISSIONS="$(or $(CLASS_DIR),grading-class)" OUT="$(or $(OUT),grading-output)" JOBS="$(CLASS_JOBS)" tests/grade-class
