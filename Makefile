@@ -8,6 +8,11 @@
 #   make test FORMAT=tap    TAP to stdout and results.tap; FORMAT=junit: junit.xml
 #   LABS_DIR=/path make grade   a score table for another tree (LAB=... narrows it)
 #   make check-tests        every mutant in tests/mutants/ must be caught
+#   make grade-class SUBMISSIONS=DIR   grade every student folder in DIR, each in a
+#                           sandbox, JOBS=N at once: OUT=DIR (grading-output/) gets
+#                           grades.csv, STUDENT/results.json (Gradescope), STUDENT/log/
+#   make check-grading      grade a small generated class with hostile submissions (slow)
+#   make grade-class-demo STUDENTS=30   generate a class of 30 and grade it (timed)
 #   make memcheck           one run of each lab under valgrind: no error, leak or open fd
 #   make soak RUNS=20       the suite RUNS times in a row, then 5 more with the cores busy
 #   make tour               run every lab in order against a real peer
@@ -157,3 +162,31 @@ progress:
 check-exercises:
 	@tests/ensure-tools
 	@tests/check-exercises $(LAB)
+
+# ---- Grading a class: each submission in a sandbox (bubblewrap) ----------
+# JOBS here is the number of submissions graded at once; unless given, the
+# number of cores (not the test-file default above).
+CLASS_JOBS = $(if $(filter command line environment,$(origin JOBS)),$(JOBS))
+
+.PHONY: grade-class check-grading grade-class-demo
+
+# This checkout's labs are built first: tests that use a peer lab may take
+# it from here.
+grade-class: all
+	@tests/ensure-tools
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade-class SUBMISSIONS=DIR [OUT=DIR] [JOBS=N]" >&2; exit 2; }
+	@SUBMISSIONS="$(SUBMISSIONS)" OUT="$(or $(OUT),grading-output)" JOBS="$(CLASS_JOBS)" LAB="$(LAB)" tests/grade-class
+
+# Slow (minutes): not part of `make test`.
+check-grading: all
+	@tests/ensure-tools
+	bats tests/grading/class.bats
+
+# A generated class (correct trees and trees with one lab broken by a
+# mutant), graded and timed; COMPARE=1 then grades each tree alone with
+# `make grade` and compares, lab by lab.
+grade-class-demo: all
+	@tests/ensure-tools
+	@rm -rf "$(or $(CLASS_DIR),grading-class)" && tests/grading/make-class "$(or $(CLASS_DIR),grading-class)" "$(or $(STUDENTS),30)"
+	@time SUBMISSIONS="$(or $(CLASS_DIR),grading-class)" OUT="$(or $(OUT),grading-output)" JOBS="$(CLASS_JOBS)" tests/grade-class
+	@$(if $(COMPARE),tests/grading/compare "$(or $(CLASS_DIR),grading-class)" "$(or $(OUT),grading-output)")
