@@ -74,6 +74,12 @@ LABS_DIR=${LABS_DIR:-$BATS_TEST_DIRNAME/../labs}
 export LC_ALL=C
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY
 
+# Python for the tests' scripted clients: the system's own when there is
+# one (/usr/bin/python3 starts as one process; a version manager's shim
+# first in PATH, such as pyenv's, starts dozens to pick one), else PATH's.
+PYTHON3=python3
+[[ -x /usr/bin/python3 ]] && PYTHON3=/usr/bin/python3
+
 # Every wait is bounded: this many seconds unless a test says otherwise.
 WAIT_SECONDS=${WAIT_SECONDS:-5}
 # How often a wait looks again. Each look is made by this shell itself
