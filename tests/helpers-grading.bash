@@ -114,14 +114,24 @@ usage_text() {
 }
 
 # own_words STDERR: STDERR without the lines of the usage text: what the
-# program said about this mistake in its own words.
+# program said about this mistake in its own words. own_words_into VAR
+# STDERR: the same into VAR, without a subshell. (The usage text is read
+# once per test, into USAGE_TEXT.)
 own_words() {
-    local usage line
-    usage=$(usage_text)
+    local words
+    own_words_into words "$1"
+    printf '%s\n' "$words"
+}
+own_words_into() {
+    local -n own_words_var=$1
+    local line
+    [[ -n ${USAGE_TEXT+set} ]] || USAGE_TEXT=$(usage_text)
+    own_words_var=''
     while IFS= read -r line; do
-        [[ -n $line && $'\n'$usage$'\n' == *$'\n'"$line"$'\n'* ]] && continue
-        printf '%s\n' "$line"
-    done <<<"$1"
+        [[ -n $line && $'\n'$USAGE_TEXT$'\n' == *$'\n'"$line"$'\n'* ]] && continue
+        own_words_var+=$line$'\n'
+    done <<<"$2"
+    own_words_var=${own_words_var%$'\n'}
 }
 
 # socket_line FAMILY TYPE: an ERE for the narration of socket(FAMILY, TYPE,

@@ -856,7 +856,9 @@ assert_usage_error() {
     assert_equal "$status" 2
     assert_equal "$output" ""
     [[ ${stderr,,} == *usage* ]] || fail "stderr shows no usage: $stderr"
-    names_value "$(own_words "$stderr")" "$value" ||
+    local words
+    own_words_into words "$stderr"
+    names_value "$words" "$value" ||
         fail "stderr does not name the bad value '$value' (outside the usage text): $stderr"
 }
 
