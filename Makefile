@@ -23,6 +23,7 @@
 #   make SANITIZE=1 ...     AddressSanitizer + UBSan builds; WERROR=1: warnings fail
 #   make bench              processes, CPU and wall time of the suite (LAB=... one file)
 #   make bench BASE=9eb6ff3 the same side by side with another commit
+#   make bench LAB=01-08 BASE=9eb6ff3   ... for labs 01 to 08 only (LAB: one lab, a list, or a range)
 #   make bench FAILING=1 LAB=04-accept   ... against broken labs that print nothing
 #   make bench CHECK=1      ... of check-tests
 #   make clean

@@ -30,6 +30,27 @@ hello_sent() {
     printf '^%s = 13$' "$(data_sent "$1" '"Hello there\.\\n"' 13)"
 }
 
+# open_readers N: N clients of this shell connect to PORT (READERS: their
+# descriptors); readers_greeted WHAT: each reads one line, "Hello there.",
+# and closes. (Functions: loops in a test's body run bats' DEBUG trap on
+# every turn.)
+open_readers() {
+    local i
+    READERS=()
+    for ((i = 0; i < $1; i++)); do
+        open_client tcp "$PORT"
+        READERS+=("$CLIENT_FD")
+    done
+}
+readers_greeted() {
+    local fd line
+    for fd in "${READERS[@]}"; do
+        read -r -t 5 line <&"$fd" || fail "$1: a reader got nothing"
+        assert_equal "$line" "Hello there."
+        CLIENT_FD=$fd close_client
+    done
+}
+
 # free_port: a port that no socket holds now: the kernel picks it for a
 # socket bound to port 0, which is then closed.
 free_port() {
@@ -273,7 +294,7 @@ greeted_from_free_port() {
     # Room for each round's 30: else a connect below would wait out the
     # kernel's SYN retries (minutes), as bash's /dev/tcp has no time limit.
     assert_equal "$(accept_queue "$PORT")" "0 64"
-    local fds_before readers=() round fd line
+    local fds_before round
     fds_before=$(fd_count "$LAB_PID")
     # Ten rounds. In each, while the server is stopped, 20 clients connect
     # (from this shell, through /dev/tcp) and 10 connect and reset; then the
@@ -281,22 +302,14 @@ greeted_from_free_port() {
     # landed before it accepts them, so each of their writes fails.
     for round in {1..10}; do
         suspend_lab
-        readers=()
-        for _ in {1..20}; do
-            open_client tcp "$PORT"
-            readers+=("$CLIENT_FD")
-        done
+        open_readers 20
         reset_connection 127.0.0.1 "$PORT" 10
         poll_until 5 queued_and_connected "$PORT" 30 20 ||
             fail "round $round: queue $(accept_queue "$PORT"), $(connected_on "$PORT") connected"
         resume_lab
         [[ -n ${C:-} ]] || wait_for_accepted
         wait_for_lines $((round * 30)) "^close\\($C\\) = 0\$"
-        for fd in "${readers[@]}"; do
-            read -r -t 5 line <&"$fd" || fail "round $round: a reader got nothing"
-            assert_equal "$line" "Hello there."
-            CLIENT_FD=$fd close_client
-        done
+        readers_greeted "round $round"
     done
     assert_equal "$(count_lines "^accept\\($L\\) = $C  peer ")" 300
     assert_equal "$(count_lines "$(hello_sent "$C")")" 200

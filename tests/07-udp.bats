@@ -47,6 +47,14 @@ received_is() {
     (($(count_lines "$(own '^recvfrom\(3, "x"')") == $1))
 }
 
+# send_datagrams N: N one-byte datagrams ("x") from the client. (A function
+# of its own: a loop in the test's body would run bats' per-command DEBUG
+# trap on every turn.)
+send_datagrams() {
+    local i
+    for ((i = 0; i < $1; i++)); do printf 'x' >&"$CLIENT_FD"; done
+}
+
 # write_is_refused: one more datagram from the client fails, with ECONNREFUSED.
 write_is_refused() {
     WRITE_ERROR=$({ printf 'x' >&"$CLIENT_FD"; } 2>&1) && return 1
@@ -195,10 +203,10 @@ write_is_refused() {
     # More datagrams than its receive buffer holds: the lab sets no
     # SO_RCVBUF, so it has net.core.rmem_default bytes, and each datagram,
     # however small, costs the buffer far more than 256 bytes of it.
-    local rmem_default sent i
+    local rmem_default sent
     read -r rmem_default </proc/sys/net/core/rmem_default
     sent=$((rmem_default / 256 + 100))
-    for ((i = 0; i < sent; i++)); do printf 'x' >&"$CLIENT_FD"; done
+    send_datagrams "$sent"
     # /proc/net/udp: local address 0100007F:PORT in hex; the last field is drops.
     local drops
     drops=$(awk -v local_address="$(printf '0100007F:%04X' "$PORT")" \

@@ -101,7 +101,7 @@ split_response() {
 #   response must give its length (Content-Length) and say Connection: close.
 @test "Python's http.client reads the response as HTTP/1.1 with a length and a close" {
     start_server
-    run -0 timeout 5 python3 -c '
+    run -0 timeout 5 "$PYTHON3" -c '
 import http.client, sys
 connection = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)
 connection.request("GET", "/")
@@ -347,7 +347,7 @@ print(repr(response.read()))
     start_server
     # Unread bytes at close() make the kernel reset the connection; the
     # server drains them first, so this client's recv() ends with EOF.
-    run -0 timeout 5 python3 -c '
+    run -0 timeout 5 "$PYTHON3" -c '
 import socket, sys
 client = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 client.sendall(b"GET / HTTP/1.1\r\nX-Fill: " + b"a" * 70000)
@@ -380,7 +380,7 @@ print(answer.split(b"\r\n")[0].decode())
     # garbage then leave, 70 KB with no blank line then leave, connect and
     # leave, and half-close (send a request, shut down sending, read the
     # answer). It prints how many half-closers got "Hello there.".
-    run -0 timeout 20 python3 -c '
+    run -0 timeout 20 "$PYTHON3" -c '
 import random, socket, struct, sys
 port, count = int(sys.argv[1]), int(sys.argv[2])
 rng = random.Random(8)
@@ -450,7 +450,7 @@ print(answered)
     assert_blocked_in recvfrom recv read
     # While the server waits on the silent client, another connects, sends
     # a whole request and resets (SO_LINGER 0), still in the accept queue.
-    run -0 timeout 5 python3 -c '
+    run -0 timeout 5 "$PYTHON3" -c '
 import socket, struct, sys
 client = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 client.sendall(b"GET / HTTP/1.1\r\n\r\n")

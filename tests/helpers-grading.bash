@@ -27,8 +27,31 @@ start_reference_lab() {
 
 # ere TEXT: TEXT with every character an extended regex gives a meaning
 # escaped: `ere 'a.b (c)'` prints 'a\.b \(c\)'.
+# (Bash alone: these helpers run many times a test, and start no process.)
 ere() {
-    sed -E 's/[][\.*^$+?(){}|/]/\\&/g' <<<"$1"
+    local text=$1 escaped='' char i
+    for ((i = 0; i < ${#text}; i++)); do
+        char=${text:i:1}
+        [[ $char == [][\\.*^\$+?\(\)\{\}\|/] ]] && escaped+='\'
+        escaped+=$char
+    done
+    printf '%s\n' "$escaped"
+}
+
+# first_match ERE GROUP [FILE]: the GROUPth parenthesised part of FILE's
+# (default: the lab's stdout) first line that matches ERE; for GROUP 0, that
+# line's number. Nothing (status 1) when no line matches.
+first_match() {
+    local regex=$1 group=$2 line number=0
+    [[ -r ${3:-$LAB_OUT} ]] || return 1
+    while IFS= read -r line || [[ -n $line ]]; do
+        number=$((number + 1))
+        if [[ $line =~ $regex ]]; then
+            if ((group == 0)); then echo "$number"; else printf '%s\n' "${BASH_REMATCH[group]}"; fi
+            return 0
+        fi
+    done <"${3:-$LAB_OUT}"
+    return 1
 }
 
 # data_sent FD BYTES LEFT: an ERE (no anchors) for the narration of a call
@@ -59,7 +82,8 @@ data_waiting() {
 # Which descriptor a call gets depends on what else the program opened:
 # tests that are not about descriptor numbers read them from here.
 narrated_fd() {
-    sed -nE "s/^$1\\(.*\\) = ([0-9]+)( .*)?\$/\\1/p" "${2:-$LAB_OUT}" | head -n 1
+    first_match "^$1\\(.*\\) = ([0-9]+)( .*)?\$" 1 "${2:-$LAB_OUT}"
+    return 0
 }
 
 # names_value TEXT VALUE: TEXT holds VALUE as a word of its own (no letter
@@ -86,18 +110,28 @@ usage_text() {
         timeout "$WAIT_SECONDS" "$(lab_binary "$lab")" -h >"$file.new" 2>/dev/null 3>&- 4>&-
         mv "$file.new" "$file"
     fi
-    cat "$file"
+    printf '%s\n' "$(<"$file")"
 }
 
 # own_words STDERR: STDERR without the lines of the usage text: what the
-# program said about this mistake in its own words.
+# program said about this mistake in its own words. own_words_into VAR
+# STDERR: the same into VAR, without a subshell. (The usage text is read
+# once per test, into USAGE_TEXT.)
 own_words() {
-    local usage line
-    usage=$(usage_text)
+    local words
+    own_words_into words "$1"
+    printf '%s\n' "$words"
+}
+own_words_into() {
+    local -n own_words_var=$1
+    local line
+    [[ -n ${USAGE_TEXT+set} ]] || USAGE_TEXT=$(usage_text)
+    own_words_var=''
     while IFS= read -r line; do
-        [[ -n $line ]] && grep -qxF -- "$line" <<<"$usage" && continue
-        printf '%s\n' "$line"
-    done <<<"$1"
+        [[ -n $line && $'\n'$USAGE_TEXT$'\n' == *$'\n'"$line"$'\n'* ]] && continue
+        own_words_var+=$line$'\n'
+    done <<<"$2"
+    own_words_var=${own_words_var%$'\n'}
 }
 
 # socket_line FAMILY TYPE: an ERE for the narration of socket(FAMILY, TYPE,
@@ -110,19 +144,19 @@ socket_line() {
 
 # listening_fd [FILE]: the descriptor of the lab's "listen(FD, B) = 0" line.
 listening_fd() {
-    sed -nE 's/^listen\(([0-9]+), -?[0-9]+\) = 0( .*)?$/\1/p' "${1:-$LAB_OUT}" | head -n 1
+    first_match '^listen\(([0-9]+), -?[0-9]+\) = 0( .*)?$' 1 "${1:-$LAB_OUT}"
+    return 0
 }
 
 # accepted_fd [FILE]: the descriptor of the lab's first "accept(L) = FD" line.
 accepted_fd() {
-    sed -nE 's/^accept\([0-9]+\) = ([0-9]+)( .*)?$/\1/p' "${1:-$LAB_OUT}" | head -n 1
+    first_match '^accept\([0-9]+\) = ([0-9]+)( .*)?$' 1 "${1:-$LAB_OUT}"
+    return 0
 }
 
 # line_number ERE [FILE]: the number of the first line matching ERE (0: none).
 line_number() {
-    local number
-    number=$(grep -nE -m 1 -- "$1" "${2:-$LAB_OUT}" | cut -d: -f1)
-    echo "${number:-0}"
+    first_match "$1" 0 "${2:-$LAB_OUT}" || echo 0
 }
 
 # assert_in_order ERE...: the lab's narration has a line for each ERE, the

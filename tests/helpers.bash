@@ -74,6 +74,12 @@ LABS_DIR=${LABS_DIR:-$BATS_TEST_DIRNAME/../labs}
 export LC_ALL=C
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY
 
+# Python for the tests' scripted clients: the system's own when there is
+# one (/usr/bin/python3 starts as one process; a version manager's shim
+# first in PATH, such as pyenv's, starts dozens to pick one), else PATH's.
+PYTHON3=python3
+[[ -x /usr/bin/python3 ]] && PYTHON3=/usr/bin/python3
+
 # Every wait is bounded: this many seconds unless a test says otherwise.
 WAIT_SECONDS=${WAIT_SECONDS:-5}
 # How often a wait looks again. Each look is made by this shell itself
@@ -874,7 +880,9 @@ assert_usage_error() {
     assert_equal "$status" 2
     assert_equal "$output" ""
     [[ ${stderr,,} == *usage* ]] || fail "stderr shows no usage: $stderr"
-    names_value "$(own_words "$stderr")" "$value" ||
+    local words
+    own_words_into words "$stderr"
+    names_value "$words" "$value" ||
         fail "stderr does not name the bad value '$value' (outside the usage text): $stderr"
 }
 
@@ -1273,6 +1281,34 @@ suspend_lab() { untraced _suspend_lab "$@"; }
 end_peer() { untraced _end_peer "$@"; }
 assert_last_line() { untraced _assert_last_line "$@"; }
 read_lab_output() { untraced _read_lab_output "$@"; }
+
+# ---- bats' `run --separate-stderr`, no mktemp ------------------------------
+
+# bats 1.8's `run --separate-stderr` makes its stderr file with
+# `mktemp DIR/separate-stderr-XXXXXX`, one process each time: a test that
+# runs a lab twenty times with bad options starts twenty. That form (one
+# argument, a path ending in XXXXXX) is made here by bash itself: a name
+# no file has yet, created with noclobber so that two never get the same.
+# Any other use is the real mktemp's.
+mktemp() {
+    if (($# != 1)) || [[ $1 != /*XXXXXX || $1 == -* ]]; then
+        command mktemp "$@"
+        return "$?"
+    fi
+    local base=${1%XXXXXX} name attempt made=1 noclobber=+C
+    [[ $- == *C* ]] && noclobber=-C
+    set -C
+    for ((attempt = 0; attempt < 100; attempt++)); do
+        printf -v name '%s%06d' "$base" $(((RANDOM << 15 | RANDOM) % 1000000))
+        if { : >"$name"; } 2>/dev/null; then
+            made=0
+            break
+        fi
+    done
+    set "$noclobber"
+    ((made == 0)) || { command mktemp "$@"; return "$?"; }
+    printf '%s\n' "$name"
+}
 
 # ---- bats' `run`, one process cheaper --------------------------------------
 

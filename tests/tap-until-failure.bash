@@ -4,9 +4,9 @@
 # ends the run itself. Sourced by tests/check-tests (mutants, solutions) and
 # tests/check (a student's check).
 #
-#   tap_until_failure TAP MODE LABS_DIR BATS_FILE
+#   tap_until_failure TAP MODE LABS_DIR BATS_FILE [BATS_OPTION...]
 #
-# Runs BATS_FILE against the labs in LABS_DIR; appends the TAP stream to the
+# Runs BATS_FILE (with BATS_OPTIONs, e.g. -f REGEX) against the labs in LABS_DIR; appends the TAP stream to the
 # file TAP as it comes, and prints the name of each failing test. MODE
 # "first": stop at the first failure (once bats has written what it says
 # about it: a SIGINT while it writes that would change it, so the stop waits
@@ -26,7 +26,7 @@ tap_until_failure() {
     # (A background job starts with SIGINT ignored, and bats could not trap
     # it: env restores the default first.)
     LABS_DIR="$labs_dir" setsid env --default-signal=INT \
-        bats -F tap "$bats_file" >"$fifo" 2>&1 3>&- 4>&- &
+        bats -F tap "${@:5}" "$bats_file" >"$fifo" 2>&1 3>&- 4>&- &
     bats_pid=$!
     # Ctrl-C does not reach bats's own group: pass it on, and read to the end
     # while bats tears the test down.
