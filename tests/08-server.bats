@@ -553,8 +553,9 @@ client.close()
     run -0 timeout 5 cat <&"$CLIENT_FD"
     close_client
     wait_for_exit
-    run -0 ss -Htan state time-wait "$(local_end "$PORT")"
-    assert_output --partial "127.0.0.1:$PORT"
+    # The client's FIN turns the server's side from FIN-WAIT-2 into
+    # TIME_WAIT a moment after close_client: await it.
+    poll_until 5 in_time_wait "$PORT" || fail "no TIME_WAIT on port $PORT: $(ss -Htan "$(local_end "$PORT")")"
     # ... and a new server binds that port all the same.
     start_lab 08-server -p "$PORT" -n 1
     wait_for_line '^accept\([0-9]+\) \.\.\.$'
