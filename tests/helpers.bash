@@ -139,6 +139,7 @@ _start_lab() {
     [[ -x $binary ]] || fail "no lab binary at $binary (build it: make -C labs/$lab)"
     LAB_OUT="$BATS_TEST_TMPDIR/$lab.${#STARTED_PIDS[@]}.out"
     LAB_ERR="$BATS_TEST_TMPDIR/$lab.${#STARTED_PIDS[@]}.err"
+    : >"$LAB_OUT"    # emptied before it starts (see start_peer)
     "$binary" "$@" >"$LAB_OUT" 2>"$LAB_ERR" </dev/null 3>&- 4>&- &
     LAB_PID=$!
     STARTED_PIDS+=("$LAB_PID")
@@ -151,6 +152,10 @@ _start_lab() {
 _start_peer() {
     local out=$1
     shift
+    # Emptied here, before the program starts: a wait that opens OUT right
+    # after this must not read a former run's lines and then sit past the
+    # end of the file the program is about to truncate.
+    : >"$out"
     "$@" >"$out" 2>&1 </dev/null 3>&- 4>&- &
     PEER_PID=$!
     STARTED_PIDS+=("$PEER_PID")
