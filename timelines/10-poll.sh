@@ -31,6 +31,12 @@ await server '^close\(5\) = 0$'     # curl answered, nc still connected
 asleep_in_poll server
 printf 'GET / HTTP/1.1\r\n\r\n' >&"$request"
 await nc 'Hello there\.'
+# nc reads the server's EOF (and shuts its reading side) before it is given
+# its own stdin's EOF: the same order of nc's calls in every run.
+for ((tries = 0; tries < 200; tries++)); do
+    grep -q 'SHUT_RD) = 0' "$TIMELINE_DIR/nc.trace" && break
+    sleep 0.02
+done
 exec {request}>&-                   # nc reads EOF from its stdin, and ends
 end_lane nc
 end_lane server
