@@ -747,16 +747,37 @@ _stop_lab() {
     wait_for_exit "$pid"
 }
 
-# teardown: end every process this test started. TERM first, then KILL
-# after a bounded wait; then reap them so that none outlives the test.
+# signal_started SIGNAL PID: send SIGNAL to a process this test started,
+# and to its whole process group when it leads one, as `timeout` does (it
+# calls setpgid(0, 0) before it forks the command). Not to `timeout` alone:
+# coreutils 9.1's timeout installs its TERM handler before fork() and learns
+# the child's pid only when fork() returns in the parent; under load the
+# child (nc, say) can connect, and the test signal timeout, before that
+# happens, and then timeout exits at once and leaves the child running, its
+# connection open. The group's members get the signal straight away.
+signal_started() {
+    local stat
+    { IFS= read -r stat <"/proc/$2/stat"; } 2>/dev/null || return 0
+    stat=${stat##*) }    # after the command name: state ppid pgrp ...
+    read -r _ _ stat _ <<<"$stat"
+    if [[ $stat == "$2" ]]; then
+        kill -s "$1" -- "-$2" 2>/dev/null || true
+    else
+        kill -s "$1" "$2" 2>/dev/null || true
+    fi
+}
+
+# teardown: end every process this test started (with its process group,
+# see signal_started). TERM first, then KILL after a bounded wait; then reap
+# them so that none outlives the test.
 _teardown() {
     local pid
     for pid in "${STARTED_PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
+        signal_started TERM "$pid"
     done
     for pid in "${STARTED_PIDS[@]}"; do
         if ! poll_until 2 has_exited "$pid"; then
-            kill -KILL "$pid" 2>/dev/null || true
+            signal_started KILL "$pid"
         fi
         wait "$pid" 2>/dev/null || true
     done
@@ -1004,12 +1025,13 @@ close_client() {
 # ---- Hostile clients: what every server must survive ----------------------
 
 # end_peer [PID]: a background client (default: the last started) goes
-# away: TERM, then reap it. Its kernel closes its socket: the server sees
-# FIN, or RST if bytes sent to it were never read. With hold_connection this
-# is the client that connects, never sends, and leaves.
+# away: TERM to it and its process group (the client under `timeout`: see
+# signal_started), then reap it. Its kernel closes its socket: the server
+# sees FIN, or RST if bytes sent to it were never read. With hold_connection
+# this is the client that connects, never sends, and leaves.
 _end_peer() {
     local pid=${1:-$PEER_PID}
-    kill -TERM "$pid" 2>/dev/null || true
+    signal_started TERM "$pid"
     poll_until "$WAIT_SECONDS" has_exited "$pid" || fail "client $pid did not end"
     wait "$pid" 2>/dev/null || true
 }
