@@ -89,14 +89,14 @@ WAIT_SECONDS=${WAIT_SECONDS:-5}
 POLL_INTERVAL=0.02
 # A wait gives up early when the answer is known: at once when the process
 # it waits on has exited; after QUIET_SECONDS when the lab is asleep in a
-# call that only an outside event can end (accept, recv, pause ...) and
-# nothing this test started has run meanwhile: no wake-up is on its way.
-# 1 s, not less: a packet a client sent (a FIN at its exit, say) is handed
-# to the receiving socket by the kernel's softirq work, which on a machine
-# whose cores are all busy can wait in ksoftirqd for a good part of a
-# second; a lab asleep in recv() meanwhile looks quiet. (0.3 s failed 06's
-# silent client once in a soak.)
-QUIET_SECONDS=${QUIET_SECONDS:-1}
+# call that only an outside event can end (accept, recv, pause ...), nothing
+# this test started has run meanwhile, no packet is on its way (ksoftirqd
+# idle, no half-open or closing connection or unacknowledged byte on the
+# lab's ports) and so no wake-up is coming. QUIET_TIMED_SECONDS instead
+# while one of the test's processes sleeps in a call with a time limit (a
+# client's own pause). See "Knowing early that a wait is in vain" below.
+QUIET_SECONDS=${QUIET_SECONDS:-0.1}
+QUIET_TIMED_SECONDS=${QUIET_TIMED_SECONDS:-1}
 
 # The background processes this test started, for teardown.
 STARTED_PIDS=()
@@ -423,8 +423,12 @@ asleep_in_syscall() {
 #     first: whatever the process wrote before it ended is in the file);
 #   - the process is a lab asleep in one of BLOCKING_CALLS, and for
 #     QUIET_SECONDS it stayed in that call with the same arguments while
-#     nothing this test started (nor their children) ran at all and none
-#     was in connect() (a SYN sent again could still complete it).
+#     nothing this test started (nor their children) ran at all, none was
+#     in connect() (a SYN sent again could still complete it) and no
+#     ksoftirqd thread was runnable (a packet whose delivery the kernel put
+#     off); then one ss call shows no segment on its way to or from the
+#     lab's ports (tcp_in_flight). QUIET_TIMED_SECONDS (1 s) instead when one
+#     of the test's processes sleeps in a timed call: it acts by itself later.
 # The wait itself is the test's only activity then: the test has done what
 # it does before waiting. "Ran" is the run count in /proc/PID/schedstat:
 # an event on its way to the lab (a packet the kernel has not yet handed
@@ -439,10 +443,12 @@ quiet_start() {
 }
 
 # activity_snapshot: ACTIVITY="PID ran N state=S call=43;..." for every live
-# process this test started and their children. Fails if one cannot be read.
+# process this test started and their children; ACTIVITY_TIMED=1 when one of
+# them sleeps in a call with a time limit (see is_timed_call). Fails if one
+# cannot be read.
 activity_snapshot() {
     local queue=("${STARTED_PIDS[@]}") pid run wait count children PROC_STATE PROC_EXIT SYSCALL_LINE
-    ACTIVITY=
+    ACTIVITY='' ACTIVITY_TIMED=''
     while ((${#queue[@]})); do
         pid=${queue[0]}
         queue=("${queue[@]:1}")
@@ -451,6 +457,7 @@ activity_snapshot() {
         { read -r run wait count <"/proc/$pid/schedstat"; } 2>/dev/null || return 1
         read_syscall "$pid" || return 1
         ACTIVITY+="$pid ran $count state=$PROC_STATE call=${SYSCALL_LINE%% *};"
+        is_timed_call "$SYSCALL_LINE" && ACTIVITY_TIMED=1
         children=
         { read -r children <"/proc/$pid/task/$pid/children"; } 2>/dev/null || true
         # shellcheck disable=SC2206 # a list of numbers
@@ -461,11 +468,11 @@ activity_snapshot() {
 # asleep_for_good: the second rule above holds now for QUIET_PID (call it
 # at each look; it keeps the time itself). Sets HOPELESS when it does.
 asleep_for_good() {
-    local pid=$QUIET_PID PROC_STATE PROC_EXIT SYSCALL_LINE NOW_US ACTIVITY quiet
+    local pid=$QUIET_PID PROC_STATE PROC_EXIT SYSCALL_LINE NOW_US ACTIVITY ACTIVITY_TIMED quiet
     local connect=${SYSCALL_NUMBER[connect]:-none}
     if [[ -z $pid || -z ${IS_LAB[$pid]:-} ]] || ! read_stat "$pid" || [[ $PROC_STATE != S ]] ||
         ! read_syscall "$pid" || ! is_blocking_call "${SYSCALL_LINE%% *}" ||
-        ! activity_snapshot || [[ $ACTIVITY =~ state=[^S]|call=$connect\; ]]; then
+        ! activity_snapshot || [[ $ACTIVITY =~ state=[^S]|call=$connect\; ]] || softirq_pending; then
         QUIET_SINCE=
         return 1
     fi
@@ -475,8 +482,105 @@ asleep_for_good() {
         return 1
     fi
     to_us quiet "$QUIET_SECONDS"
+    if [[ -n $ACTIVITY_TIMED ]]; then
+        local timed
+        to_us timed "$QUIET_TIMED_SECONDS"
+        ((timed > quiet)) && quiet=$timed
+    fi
     ((NOW_US - QUIET_SINCE >= quiet)) || return 1
-    HOPELESS="process $pid has been asleep in $(call_name "${SYSCALL_LINE%% *}") for ${QUIET_SECONDS}s with nothing else of this test running: no event is on its way to wake it"
+    # Quiet long enough: a last look, at the packets (one ss call).
+    local IN_FLIGHT
+    if tcp_in_flight "$pid"; then
+        QUIET_SINCE=$NOW_US
+        return 1
+    fi
+    HOPELESS="process $pid has been asleep in $(call_name "${SYSCALL_LINE%% *}") for $((quiet / 1000)) ms with nothing else of this test running and no packet on its way: no event is coming to wake it"
+}
+
+# ---- Packets still on their way
+
+# KSOFTIRQD_PIDS: the kernel's ksoftirqd threads, one a CPU (children of
+# kthreadd, pid 2), found once a run. Work the kernel could not do at once
+# in softirq context (delivering a loopback packet, when every core is busy)
+# waits for them: while one is runnable, a packet may be on its way.
+KSOFTIRQD_PIDS=()
+find_ksoftirqd() {
+    ((${#KSOFTIRQD_PIDS[@]} > 0)) && return 0
+    local list=${BATS_RUN_TMPDIR:-$BATS_FILE_TMPDIR}/ksoftirqd children pid name
+    if [[ ! -e $list ]]; then
+        { read -r children </proc/2/task/2/children; } 2>/dev/null || children=
+        for pid in $children; do
+            { read -r name <"/proc/$pid/comm"; } 2>/dev/null || continue
+            [[ $name == ksoftirqd/* ]] && printf '%s\n' "$pid"
+        done >"$list.$$"
+        mv "$list.$$" "$list"
+    fi
+    mapfile -t KSOFTIRQD_PIDS <"$list"
+    KSOFTIRQD_PIDS+=(-)          # looked for, even if none was found
+}
+
+# softirq_pending: a ksoftirqd thread is runnable (state R).
+softirq_pending() {
+    local pid PROC_STATE PROC_EXIT
+    find_ksoftirqd
+    for pid in "${KSOFTIRQD_PIDS[@]}"; do
+        [[ $pid != - ]] && read_stat "$pid" && [[ $PROC_STATE == R ]] && return 0
+    done
+    return 1
+}
+
+# tcp_in_flight PID: a TCP segment to or from PID's ports may still be on
+# its way: a connection on one of them is half-open (SYN-SENT; SYN-RECV, as
+# when a full accept queue made the kernel drop a client's last ACK and a
+# SYN-ACK will be sent again), or closing with its FIN not yet acknowledged
+# (FIN-WAIT-1, CLOSING, LAST-ACK), or a peer of PID has bytes in flight
+# (its Send-Q). Sets IN_FLIGHT to the ss line that shows it. One ss call.
+tcp_in_flight() {
+    local pid=$1 lines line state recv_q send_q here peer users ports=' '
+    ss_lines lines -tanp
+    for line in "${lines[@]}"; do
+        [[ $line == *"pid=$pid,"* ]] || continue
+        read -r _ _ _ here _ <<<"$line"
+        ports+="${here##*:} "
+    done
+    [[ $ports != ' ' ]] || return 1
+    for line in "${lines[@]}"; do
+        read -r state recv_q send_q here peer users <<<"$line"
+        if [[ $ports == *" ${here##*:} "* || $ports == *" ${peer##*:} "* ]]; then
+            case $state in
+            SYN-SENT | SYN-RECV | FIN-WAIT-1 | CLOSING | LAST-ACK)
+                IN_FLIGHT=$line
+                return 0 ;;
+            esac
+            if [[ $ports == *" ${peer##*:} "* && $users != *"pid=$pid,"* && $send_q != 0 ]]; then
+                IN_FLIGHT=$line
+                return 0
+            fi
+        fi
+    done
+    return 1
+}
+
+# is_timed_call SYSCALL-LINE: the call (a line of /proc/PID/syscall: the
+# number, then the arguments) may end by a timer: nanosleep, select, epoll
+# waits, poll with a timeout other than -1, ppoll with a timeout. A client
+# that pauses (nc -w 1, a script's sleep 0.5) sleeps in one and acts later
+# of its own accord.
+is_timed_call() {
+    local number arguments
+    read -r number arguments <<<"$1"
+    read -r -a arguments <<<"$arguments"
+    case $number in
+    "${SYSCALL_NUMBER[nanosleep]:-none}" | "${SYSCALL_NUMBER[clock_nanosleep]:-none}" | \
+        "${SYSCALL_NUMBER[select]:-none}" | "${SYSCALL_NUMBER[pselect6]:-none}" | \
+        "${SYSCALL_NUMBER[epoll_wait]:-none}" | "${SYSCALL_NUMBER[epoll_pwait]:-none}")
+        return 0 ;;
+    "${SYSCALL_NUMBER[poll]:-none}")
+        [[ ${arguments[2]:-} != 0xffffffff && ${arguments[2]:-} != 0xffffffffffffffff ]] ;;
+    "${SYSCALL_NUMBER[ppoll]:-none}")
+        [[ ${arguments[2]:-0x0} != 0x0 ]] ;;
+    *) return 1 ;;
+    esac
 }
 
 # is_blocking_call NUMBER: NUMBER is one of BLOCKING_CALLS.
