@@ -157,15 +157,18 @@ bytes_to_fill_buffers() {
 #   meanwhile piles up in the kernel, and one recv() takes it all.
 #   See nanosleep(2).
 @test "-d: three separate sends wait in the buffer and one recv returns all 3 bytes (no message boundaries)" {
-    # 2.5 s: everything below up to the last nanosleep check must happen
-    # while the lab sleeps; that takes 0.1-0.3 s on a loaded 2-core machine,
-    # and over 1.5 s was seen while a class was graded alongside.
-    start_server -p 0 -d 2500
+    # The lab sleeps 1 s before its recv; once it is seen asleep there, a
+    # stop signal holds it inside the sleep while the test writes and looks,
+    # however long that takes on a busy machine, and SIGCONT lets it sleep
+    # out the rest of its second. (Only the look-and-stop must fit in it.)
+    start_server -p 0 -d 1000
     open_client tcp "$PORT"
     # (Its "..." line, in the lab's form or strace's: the sleep's argument
     # is written as the program likes.)
     wait_for_line '^(clock_)?nanosleep\(.*\) \.\.\.$'
     assert_blocked_in clock_nanosleep nanosleep
+    suspend_lab
+    assert_stopped_in clock_nanosleep nanosleep
     # Three writes, three TCP segments: the kernel's queue grows 1, 2, 3.
     printf 'a' >&"$CLIENT_FD"
     poll_until 2 queue_is lab 1 || fail "Recv-Q is $(recv_queue lab), not 1"
@@ -173,10 +176,10 @@ bytes_to_fill_buffers() {
     poll_until 2 queue_is lab 2 || fail "Recv-Q is $(recv_queue lab), not 2"
     printf 'c' >&"$CLIENT_FD"
     poll_until 2 queue_is lab 3 || fail "Recv-Q is $(recv_queue lab), not 3"
-    # All three arrived while the lab still slept: it has not called recv yet.
-    assert_blocked_in clock_nanosleep nanosleep
+    # All three arrived while the lab was inside its sleep: no recv yet.
     [[ $(tail -n 1 "$LAB_OUT") =~ ^(clock_)?nanosleep\(.*\)\ \.\.\.$ ]] ||
         fail "the last line is not the sleep's \"...\" line: $(tail -n 1 "$LAB_OUT")"
+    resume_lab
     C=$(accepted_fd)
     wait_for_line "$(received '"abc"' '[0-9]+' 3)"
     read_lab_output
@@ -266,25 +269,33 @@ bytes_to_fill_buffers() {
 #   fails with EPIPE: die() naming the call and its errno, exit 1. With
 #   SIGPIPE's default action the kernel kills the lab silently (status 141).
 @test "sending to a client that has closed gives EPIPE: exit 1, where an unhandled SIGPIPE would kill the lab" {
-    # -d: the client sends and closes while the lab sleeps; -b 2: the lab
-    # echoes "ab", which the closed client answers with RST, then echoes
-    # "cd" into the reset connection: EPIPE, and SIGPIPE unless ignored.
-    # The sleep outlasts the checks made during it many times over.
-    start_server -p 0 -d 1000 -b 2
+    # Stopped in accept(), the lab takes nothing while the client connects
+    # (the kernel completes the handshake), sends and closes. -b 2: the lab
+    # then echoes "ab", which the closed client answers with RST; -d 300:
+    # the RST has landed before the next recv; the lab echoes "cd" into the
+    # reset connection: EPIPE, and SIGPIPE unless ignored.
+    start_server -p 0 -d 300 -b 2
+    wait_for_line '^accept\([0-9]+\) \.\.\.$'
+    suspend_lab
     open_client tcp "$PORT"
-    wait_for_line '^(clock_)?nanosleep\(.*\) \.\.\.$'
     printf 'abcdef' >&"$CLIENT_FD"
     close_client
-    # Both arrived while it slept: the lab's socket is in CLOSE-WAIT.
-    assert_blocked_in clock_nanosleep nanosleep
-    run -0 ss -Htn state close-wait "$(local_end "$PORT")"
-    assert_output --partial "127.0.0.1:$PORT"
+    # Both arrived before the lab took the connection: it is in CLOSE-WAIT.
+    poll_until 2 in_close_wait "$PORT" || fail "no connection in CLOSE-WAIT on port $PORT"
+    resume_lab
     wait_for_exit
     assert_equal "$LAB_STATUS" 1    # 141 would be death by SIGPIPE
     C=$(accepted_fd)
     read_lab_output
     assert_line --regexp "$(sent '"ab"' 2 2)"
     stderr_names "$LAB_ERR" 'send|write' EPIPE
+}
+
+# in_close_wait PORT: a connection on 127.0.0.1:PORT is in CLOSE-WAIT.
+in_close_wait() {
+    local found
+    ss_lines found -tn state close-wait "$(local_end "$1")"
+    ((${#found[@]} > 0))
 }
 
 # hint: The stop signals are caught without SA_RESTART (catch_stop_signals()):

@@ -970,6 +970,21 @@ resume_lab() {
     kill -CONT "${1:-$LAB_PID}" || fail "cannot continue process ${1:-$LAB_PID}"
 }
 
+# assert_stopped_in CALL...: the lab, stopped (suspend_lab), was stopped
+# inside one of these calls: /proc/PID/syscall still names it (a stop
+# signal does not end the call; SIGCONT goes on with it). A lab stopped
+# after it left the call shows another number, or none.
+assert_stopped_in() {
+    local numbers number PROC_STATE PROC_EXIT SYSCALL_LINE
+    syscall_numbers_of numbers "$@"
+    read_stat "$LAB_PID" && [[ $PROC_STATE == T ]] || fail "process $LAB_PID is not stopped"
+    read_syscall "$LAB_PID"
+    for number in "${numbers[@]}"; do
+        [[ ${SYSCALL_LINE%% *} == "$number" ]] && return 0
+    done
+    fail "process $LAB_PID was stopped outside $* (numbers ${numbers[*]}): syscall $SYSCALL_LINE"
+}
+
 # local_end PORT [ADDR], remote_end PORT [ADDR]: ss filters for the sockets
 # whose local (remote) end is ADDR:PORT, ADDR 127.0.0.1 unless given. A port
 # number is unique per address, not per machine: a test on [::1] and one on
