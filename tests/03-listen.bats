@@ -142,28 +142,17 @@ close_wait_on() {
 # hint: This lab must never call accept(): it only watches the queue. Check
 #   with strace -f -e trace=listen,accept,accept4 ./listen
 @test "it never calls accept(): strace sees listen(), and no accept or accept4, while clients are queued" {
-    local trace=$BATS_TEST_TMPDIR/trace narration=$BATS_TEST_TMPDIR/narration
-    # (LeakSanitizer cannot run under ptrace: off for a sanitized build, as in strace_lab.)
-    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-        start_peer "$narration" strace -f -o "$trace" -e trace=listen,accept,accept4 \
-        "$(lab_binary 03-listen)" -p 0 -b 1
-    local strace_pid=$PEER_PID lab_pid fds_before
-    # The lab is strace's child: teardown must end it too (strace, ended,
-    # would leave it running).
-    # Look for it by name: the child strace forks is named strace until it
-    # has exec'd the lab. One look both finds and records it.
-    traced_lab() { lab_pid=$(pgrep -x -P "$strace_pid" listen); }
-    poll_until "$WAIT_SECONDS" traced_lab || fail "no lab process under strace"
-    STARTED_PIDS+=("$lab_pid")
+    local trace=$BATS_TEST_TMPDIR/trace narration=$BATS_TEST_TMPDIR/narration lab_pid fds_before
+    start_traced_lab -f listen,accept,accept4 03-listen -p 0 -b 1
+    lab_pid=$LAB_PID
     await_listening "$narration"
-    LAB_OUT=$narration
     fds_before=$(fd_count "$lab_pid")
     connect_and_hold 1
     connect_and_hold 2
     # The lab (strace's child) has no new descriptor: no connection was handed to it.
     assert_equal "$(fd_count "$lab_pid")" "$fds_before"
     kill -TERM "$lab_pid"
-    wait_for_exit "$strace_pid"
+    wait_for_exit "$STRACE_PID"
     assert_equal "$LAB_STATUS" 0
     grep -qE '^([0-9]+ +)?listen\([0-9]+, 1\) += 0$' "$trace" || fail "no listen() in the trace: $(cat "$trace")"
     run -1 grep -E 'accept4?\(' "$trace"

@@ -151,22 +151,15 @@ print(repr(response.read()))
 #   never a number you expect. Run it under strace -e trace=network,close,
 #   read,write and compare the two, line by line.
 @test "the narration is what the kernel saw: the same calls as strace, in the same order" {
-    # strace follows the lab; its own stdout (the narration) goes to the peer log.
-    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 start_peer "$BATS_TEST_TMPDIR/narration" \
-        strace -o "$BATS_TEST_TMPDIR/trace" \
-        -e trace=socket,setsockopt,bind,getsockname,listen,accept,accept4,recvfrom,sendto,read,write,shutdown,close \
-        "$(lab_binary 08-server)" -p 0 -n 2
-    local strace_pid=$PEER_PID port
-    # The lab is strace's child: teardown must end it too.
-    traced_lab() { LAB_PID=$(pgrep -x -P "$strace_pid" server); }
-    poll_until "$WAIT_SECONDS" traced_lab || fail "no lab process under strace"
-    STARTED_PIDS+=("$LAB_PID")
+    start_traced_lab socket,setsockopt,bind,getsockname,listen,accept,accept4,recvfrom,sendto,read,write,shutdown,close \
+        08-server -p 0 -n 2
+    local port
     port=$(wait_for_port "$BATS_TEST_TMPDIR/narration")
     wait_for_line '^listen\([0-9]+, [0-9]+\) = 0$' "$BATS_TEST_TMPDIR/narration"
     run -0 timeout 5 curl -sS "http://127.0.0.1:$port/"
     printf 'GET / HTTP/1.1\r\nX-Fill: %s\r\n' "$(head -c 9000 /dev/zero | tr '\0' a)" |
         timeout 5 nc -N 127.0.0.1 "$port" >/dev/null
-    wait_for_exit "$strace_pid"
+    wait_for_exit "$STRACE_PID"
     assert_equal "$LAB_STATUS" 0
     # Call names with their results, from the first socket() on (a sanitized
     # build makes calls of its own before main). strace says recvfrom and

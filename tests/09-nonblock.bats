@@ -178,11 +178,9 @@ line_after() {
 #   line, with the result the kernel gave, the failed ones (-1 EAGAIN) too;
 #   no line for a call you did not make. Compare with strace -f ./nonblock.
 @test "the narration is what the kernel saw: strace shows the same fcntl, accept, poll, recv, send and close calls, in order" {
-    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 start_peer "$BATS_TEST_TMPDIR/narration" \
-        strace -o "$BATS_TEST_TMPDIR/trace" \
-        -e trace=socket,setsockopt,bind,getsockname,listen,fcntl,accept,accept4,poll,ppoll,read,write,recvfrom,sendto,close \
-        "$(lab_binary 09-nonblock)" -p 0
-    local strace_pid=$PEER_PID port
+    start_traced_lab socket,setsockopt,bind,getsockname,listen,fcntl,accept,accept4,poll,ppoll,read,write,recvfrom,sendto,close \
+        09-nonblock -p 0
+    local port
     port=$(wait_for_port "$BATS_TEST_TMPDIR/narration")
     wait_for_line '^p?poll\(.*\) \.\.\.$' "$BATS_TEST_TMPDIR/narration"
     exec {client}<>"/dev/tcp/127.0.0.1/$port"
@@ -192,7 +190,7 @@ line_after() {
     read -r -t 5 -N 4 echoed <&"$client" || fail "no echo within 5 s"
     assert_equal "$echoed" "ping"
     exec {client}>&-     # all read: FIN, not RST
-    wait_for_exit "$strace_pid"
+    wait_for_exit "$STRACE_PID"
     assert_equal "$LAB_STATUS" 0
     # Call names with their results, from the first socket() on. strace
     # says recvfrom/sendto for recv/send, accept4 and ppoll where the C

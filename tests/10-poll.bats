@@ -149,17 +149,15 @@ client_ports() {
 #   nothing in the loop may sleep but poll(): no "recv(...) ..." lines.
 #   Compare with strace ./poll.
 @test "the narration is what the kernel saw: the same calls as strace, in the same order" {
-    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 start_peer "$BATS_TEST_TMPDIR/narration" \
-        strace -o "$BATS_TEST_TMPDIR/trace" \
-        -e trace=socket,setsockopt,bind,getsockname,listen,fcntl,accept,accept4,poll,ppoll,read,write,recvfrom,sendto,shutdown,close \
-        "$(lab_binary 10-poll)" -p 0 -n 2
-    local strace_pid=$PEER_PID port
+    start_traced_lab socket,setsockopt,bind,getsockname,listen,fcntl,accept,accept4,poll,ppoll,read,write,recvfrom,sendto,shutdown,close \
+        10-poll -p 0 -n 2
+    local port
     port=$(wait_for_port "$BATS_TEST_TMPDIR/narration")
     wait_for_line '^p?poll\(' "$BATS_TEST_TMPDIR/narration"
     run -0 timeout 5 curl -sS "http://127.0.0.1:$port/"
     request_of_size 8193 "$BATS_TEST_TMPDIR/over"
     timeout 5 nc -N 127.0.0.1 "$port" <"$BATS_TEST_TMPDIR/over" >/dev/null
-    wait_for_exit "$strace_pid"
+    wait_for_exit "$STRACE_PID"
     assert_equal "$LAB_STATUS" 0
     # read and recv, write and send, poll and ppoll count as one; the
     # lab's reads and writes on its sockets only (0-2 are its terminal).

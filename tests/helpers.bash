@@ -33,6 +33,7 @@
 #   hostile_datagrams ADDR PORT random, 64 KiB and empty datagrams
 #   datagram_to ADDR PORT BYTES one UDP datagram (bash /dev/udp)
 #   strace_lab CALLS LAB ARGS   run a lab under strace: $BATS_TEST_TMPDIR/trace, narration
+#   start_traced_lab [-f] CALLS LAB ARGS   the same in the background: LAB_PID, STRACE_PID
 #
 # Labs come from $LABS_DIR (default: this checkout's labs/), laid out like
 # labs/: LABS_DIR/02-bind/bind. An instructor points it at students' builds.
@@ -165,6 +166,50 @@ _start_peer() {
     PEER_PID=$!
     STARTED_PIDS+=("$PEER_PID")
     WRITER_OF[$out]=$PEER_PID
+}
+
+# start_traced_lab [-f] CALLS LAB ARGS...: start the lab under strace in the
+# background, tracing CALLS (e.g. listen,accept); -f: its children too (the
+# trace's lines then begin with a pid). strace's record goes to
+# $BATS_TEST_TMPDIR/trace, the lab's stdout and stderr to LAB_OUT
+# ($BATS_TEST_TMPDIR/narration). Sets STRACE_PID, and LAB_PID to the lab
+# (strace's child, found by its name; teardown ends both): waits on the
+# narration watch the lab itself, so they stop early as start_lab's do. A lab
+# that exits before it is seen fails here, at once. (LeakSanitizer cannot
+# run under ptrace: off for a sanitized build.)
+_start_traced_lab() {
+    local follow=()
+    if [[ $1 == -f ]]; then
+        follow=(-f)
+        shift
+    fi
+    local calls=$1 lab=$2
+    shift 2
+    LAB_OUT=$BATS_TEST_TMPDIR/narration
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+        _start_peer "$LAB_OUT" strace "${follow[@]}" -o "$BATS_TEST_TMPDIR/trace" -e "trace=$calls" \
+        "$(lab_binary "$lab")" "$@"
+    STRACE_PID=$PEER_PID LAB_PID=''
+    # Found by name: the child strace forks is named strace until it has
+    # exec'd the lab. Or strace has ended: the lab exited at once.
+    poll_until "$WAIT_SECONDS" traced_lab_found "${lab#[0-9][0-9]-}" ||
+        fail "no lab process under strace after ${WAIT_SECONDS}s"
+    [[ -n $LAB_PID ]] ||
+        fail "strace ended at once: the lab exited before it could be seen; it printed: $(cat "$LAB_OUT")"
+    STARTED_PIDS+=("$LAB_PID")
+    IS_LAB[$LAB_PID]=1
+    WRITER_OF[$LAB_OUT]=$LAB_PID
+}
+
+# traced_lab_found NAME: LAB_PID=strace's child of that name, if it has one
+# yet; true too once strace has ended (LAB_PID empty then).
+traced_lab_found() {
+    local child name
+    { read -r -a child <"/proc/$STRACE_PID/task/$STRACE_PID/children"; } 2>/dev/null
+    for child in "${child[@]}"; do
+        { read -r name <"/proc/$child/comm"; } 2>/dev/null && [[ $name == "$1" ]] && { LAB_PID=$child; return 0; }
+    done
+    has_exited "$STRACE_PID"
 }
 
 # run_lab LAB ARGS...: run a lab to completion under bats' `run`, bounded.
@@ -1412,6 +1457,7 @@ untraced() {
 
 start_lab() { untraced _start_lab "$@"; }
 start_peer() { untraced _start_peer "$@"; }
+start_traced_lab() { untraced _start_traced_lab "$@"; }
 poll_until() { untraced _poll_until "$@"; }
 process_state() { untraced _process_state "$@"; }
 process_in_state() { untraced _process_in_state "$@"; }
