@@ -53,7 +53,7 @@ local_port() {
 #   See getsockname(2), getpeername(2).
 @test "the local port the kernel chose is the peer port the server sees" {
     start_server 04-accept -n 1
-    run -0 timeout 5 "$(lab_binary 05-connect)" -p "$PORT" 3>&- 4>&-
+    run -0 run_lab 05-connect -p "$PORT"
     local local_port
     local_port=$(local_port <(printf '%s\n' "$output"))
     [[ -n $local_port ]] || fail "no getsockname line: $output"
@@ -85,7 +85,7 @@ local_port() {
 #   print_escaped(), then close the socket and print "close(FD) = 0".
 @test "what the server sends is printed escaped, then recv = 0 at EOF, then exit 0" {
     start_server 04-accept -n 1 -m $'tab\there "quoted"'
-    run -0 timeout 5 "$(lab_binary 05-connect)" -p "$PORT" 3>&- 4>&-
+    run -0 run_lab 05-connect -p "$PORT"
     assert_line --regexp "^$(data_received '[0-9]+' '"tab\\there \\"quoted\\"\\n"' '[0-9]+') = 18$"
     assert_line --regexp "^$(data_received '[0-9]+' '""' '[0-9]+') = 0( .*)?$"
     assert_line --index -1 --regexp '^close\([0-9]+\) = 0$'
@@ -209,7 +209,7 @@ local_port() {
     start_reference_lab 04-accept -a ::1 -p 0 -n 1
     PORT=$(wait_for_port)
     wait_for_line '^listen\('
-    run -0 timeout 5 "$(lab_binary 05-connect)" -a ::1 -p "$PORT" 3>&- 4>&-
+    run -0 run_lab 05-connect -a ::1 -p "$PORT"
     assert_line --regexp "$(socket_line AF_INET6 SOCK_STREAM)"
     assert_line --regexp '^getsockname\([0-9]+\) = \[::1\]:[0-9]+( |$)'
     assert_line --regexp "^$(data_received '[0-9]+' '"Hello there\.\\n"' '[0-9]+') = 13$"

@@ -468,7 +468,9 @@ asleep_in_syscall() {
 #     first: whatever the process wrote before it ended is in the file);
 #   - the process is a lab asleep in one of BLOCKING_CALLS, and for
 #     QUIET_SECONDS it stayed in that call with the same arguments while
-#     nothing this test started (nor their children) ran at all, none was
+#     nothing this test started (nor their children) ran at all (a process
+#     the test stopped with SIGSTOP cannot; one asleep in a timed call may
+#     wake to look around, see activity_snapshot), none was
 #     in connect() (a SYN sent again could still complete it) and no
 #     ksoftirqd thread was runnable (a packet whose delivery the kernel put
 #     off); then one ss call shows no segment on its way to or from the
@@ -501,8 +503,17 @@ activity_snapshot() {
         [[ $PROC_STATE == Z ]] && continue
         { read -r run wait count <"/proc/$pid/schedstat"; } 2>/dev/null || return 1
         read_syscall "$pid" || return 1
-        ACTIVITY+="$pid ran $count state=$PROC_STATE call=${SYSCALL_LINE%% *};"
-        is_timed_call "$SYSCALL_LINE" && ACTIVITY_TIMED=1
+        # A process asleep in a timed call counts by its state and call,
+        # not its run count: one that wakes every so often to look around
+        # (03-listen's poll loop, as a peer) and sleeps again changes
+        # nothing; the longer QUIET_TIMED_SECONDS covers one whose timer
+        # leads it to act.
+        if is_timed_call "$SYSCALL_LINE"; then
+            ACTIVITY_TIMED=1
+            ACTIVITY+="$pid state=$PROC_STATE call=${SYSCALL_LINE%% *};"
+        else
+            ACTIVITY+="$pid ran $count state=$PROC_STATE call=${SYSCALL_LINE%% *};"
+        fi
         children=
         { read -r children <"/proc/$pid/task/$pid/children"; } 2>/dev/null || true
         # shellcheck disable=SC2206 # a list of numbers
@@ -517,7 +528,7 @@ asleep_for_good() {
     local connect=${SYSCALL_NUMBER[connect]:-none}
     if [[ -z $pid || -z ${IS_LAB[$pid]:-} ]] || ! read_stat "$pid" || [[ $PROC_STATE != S ]] ||
         ! read_syscall "$pid" || ! is_blocking_call "${SYSCALL_LINE%% *}" ||
-        ! activity_snapshot || [[ $ACTIVITY =~ state=[^S]|call=$connect\; ]] || softirq_pending; then
+        ! activity_snapshot || [[ $ACTIVITY =~ state=[^ST]|call=$connect\; ]] || softirq_pending; then
         QUIET_SINCE=
         return 1
     fi
