@@ -883,13 +883,12 @@ _wait_for_exit() {
     to_us deadline "$WAIT_SECONDS"
     now_us
     deadline=$((NOW_US + deadline))
-    # No early stop here (asleep_for_good): a lab may rightly sleep in
-    # recv() while a client's forked helper, which the quiet rule does not
-    # see, still works towards its wake-up; under grading load this ended
-    # 06's hostile-clients test early. Waiting for an exit costs its bound.
+    # It stops early too when the lab is asleep for good: a lab that should
+    # have ended (-n 2 reached, SIGTERM caught) but sleeps on in recv().
+    quiet_start "$pid"
     until has_exited "$pid"; do
         now_us
-        if ((NOW_US >= deadline)); then
+        if ((NOW_US >= deadline)) || asleep_for_good; then
             show_lab_output
             fail "$(wait_failure "process $pid did not exit" "$WAIT_SECONDS")"
         fi
