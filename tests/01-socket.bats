@@ -75,7 +75,7 @@ socket_calls() {
 #   ./socket 3</dev/null (fd 3 taken by the shell) and the first is 4.
 @test "the first socket is the lowest free descriptor: 4 when the shell holds 3" {
     skip_unless_ipv6    # with no -d it makes AF_INET6 sockets too
-    run -0 timeout 5 "$(lab_binary 01-socket)" 3</dev/null 4>&-
+    RUN_LAB_KEEP_FD3=1 run -0 run_lab 01-socket 3</dev/null
     assert_equal "$(grep -m 1 -E '^socket\(' <<<"$output")" \
         "$(grep -m 1 -E '^socket\(AF_[A-Z0-9]+, SOCK_[A-Z]+, 0\) = 4$' <<<"$output")"
     assert_line "close(4) = 0"

@@ -86,8 +86,8 @@ start_bound() {
         folder=$(mktemp -d /tmp/socket-labs-bind.XXXXXX)
         chmod 755 "$folder"
         cp "$(lab_binary 02-bind)" "$folder/bind"
-        run --separate-stderr timeout 5 setpriv --reuid=65534 --regid=65534 --clear-groups \
-            "$folder/bind" -p 80 3>&- 4>&-
+        run --separate-stderr run_as_lab 02-bind setpriv --reuid=65534 --regid=65534 --clear-groups \
+            "$folder/bind" -p 80
         rm -rf "$folder"
     else
         run --separate-stderr run_lab 02-bind -p 80

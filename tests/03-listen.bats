@@ -152,7 +152,7 @@ close_wait_on() {
     # The lab (strace's child) has no new descriptor: no connection was handed to it.
     assert_equal "$(fd_count "$lab_pid")" "$fds_before"
     kill -TERM "$lab_pid"
-    wait_for_exit "$STRACE_PID"
+    wait_for_exit "$STRACE_PID" "$LAB_PID"
     assert_equal "$LAB_STATUS" 0
     grep -qE '^([0-9]+ +)?listen\([0-9]+, 1\) += 0$' "$trace" || fail "no listen() in the trace: $(cat "$trace")"
     run -1 grep -E 'accept4?\(' "$trace"

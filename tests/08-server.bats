@@ -159,7 +159,7 @@ print(repr(response.read()))
     run -0 timeout 5 curl -sS "http://127.0.0.1:$port/"
     printf 'GET / HTTP/1.1\r\nX-Fill: %s\r\n' "$(head -c 9000 /dev/zero | tr '\0' a)" |
         timeout 5 nc -N 127.0.0.1 "$port" >/dev/null
-    wait_for_exit "$STRACE_PID"
+    wait_for_exit "$STRACE_PID" "$LAB_PID"
     assert_equal "$LAB_STATUS" 0
     # Call names with their results, from the first socket() on (a sanitized
     # build makes calls of its own before main). strace says recvfrom and

@@ -190,7 +190,7 @@ line_after() {
     read -r -t 5 -N 4 echoed <&"$client" || fail "no echo within 5 s"
     assert_equal "$echoed" "ping"
     exec {client}>&-     # all read: FIN, not RST
-    wait_for_exit "$STRACE_PID"
+    wait_for_exit "$STRACE_PID" "$LAB_PID"
     assert_equal "$LAB_STATUS" 0
     # Call names with their results, from the first socket() on. strace
     # says recvfrom/sendto for recv/send, accept4 and ppoll where the C

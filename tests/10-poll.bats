@@ -157,7 +157,7 @@ client_ports() {
     run -0 timeout 5 curl -sS "http://127.0.0.1:$port/"
     request_of_size 8193 "$BATS_TEST_TMPDIR/over"
     timeout 5 nc -N 127.0.0.1 "$port" <"$BATS_TEST_TMPDIR/over" >/dev/null
-    wait_for_exit "$STRACE_PID"
+    wait_for_exit "$STRACE_PID" "$LAB_PID"
     assert_equal "$LAB_STATUS" 0
     # read and recv, write and send, poll and ppoll count as one; the
     # lab's reads and writes on its sockets only (0-2 are its terminal).

@@ -173,10 +173,11 @@ _start_peer() {
 # trace's lines then begin with a pid). strace's record goes to
 # $BATS_TEST_TMPDIR/trace, the lab's stdout and stderr to LAB_OUT
 # ($BATS_TEST_TMPDIR/narration). Sets STRACE_PID, and LAB_PID to the lab
-# (strace's child, found by its name; teardown ends both): waits on the
-# narration watch the lab itself, so they stop early as start_lab's do. A lab
-# that exits before it is seen fails here, at once. (LeakSanitizer cannot
-# run under ptrace: off for a sanitized build.)
+# (find_traced_lab; teardown ends both): waits on the narration watch the
+# lab itself, so they stop early as start_lab's do. A lab that exits before
+# it is seen fails here, at once. Wait for the end with
+# wait_for_exit "$STRACE_PID" "$LAB_PID". (LeakSanitizer cannot run under
+# ptrace: off for a sanitized build.)
 _start_traced_lab() {
     local follow=()
     if [[ $1 == -f ]]; then
@@ -189,16 +190,9 @@ _start_traced_lab() {
     ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
         _start_peer "$LAB_OUT" strace "${follow[@]}" -o "$BATS_TEST_TMPDIR/trace" -e "trace=$calls" \
         "$(lab_binary "$lab")" "$@"
-    STRACE_PID=$PEER_PID LAB_PID=''
-    # Found by name: the child strace forks is named strace until it has
-    # exec'd the lab. Or strace has ended: the lab exited at once.
-    poll_until "$WAIT_SECONDS" traced_lab_found "${lab#[0-9][0-9]-}" ||
-        fail "no lab process under strace after ${WAIT_SECONDS}s"
-    [[ -n $LAB_PID ]] ||
+    STRACE_PID=$PEER_PID
+    find_traced_lab "$lab" "$LAB_OUT" ||
         fail "strace ended at once: the lab exited before it could be seen; it printed: $(cat "$LAB_OUT")"
-    STARTED_PIDS+=("$LAB_PID")
-    IS_LAB[$LAB_PID]=1
-    WRITER_OF[$LAB_OUT]=$LAB_PID
 }
 
 # traced_lab_found NAME: LAB_PID=strace's child of that name, if it has one
@@ -218,20 +212,33 @@ traced_lab_found() {
 # for both: it ends the lab (TERM, then KILL) and returns 124, as timeout
 # would, after WAIT_SECONDS, or as soon as the lab sits for good in a call
 # only an outside event ends (see asleep_for_good), saying so on stderr.
-# Elsewhere, or without the sleep builtin, it is `timeout`.
+# Elsewhere, or without the sleep builtin, it is `timeout`. bats' fds 3 and
+# 4 are closed for the lab; RUN_LAB_KEEP_FD3=1 leaves fd 3 as the caller
+# opened it (run -0 run_lab LAB 3</dev/null, with RUN_LAB_KEEP_FD3=1 before).
 run_lab() {
     local lab=$1
     shift
-    local binary=$LABS_DIR/$lab/${lab#[0-9][0-9]-}
+    run_as_lab "$lab" "$LABS_DIR/$lab/${lab#[0-9][0-9]-}" "$@"
+}
+
+# run_as_lab LAB COMMAND ARGS...: run_lab for a command that becomes the lab
+# by exec (setpriv ... LAB-BINARY, say): the same bounds and early stop.
+run_as_lab() {
+    local lab=$1 program=$2
+    shift 2
     if ((BASH_SUBSHELL == 0)) || [[ -z $SLEEP_BUILTIN ]]; then
-        timeout "$WAIT_SECONDS" "$binary" "$@" 3>&- 4>&-
+        timeout "$WAIT_SECONDS" "$program" "$@" 3>&- 4>&-
         return "$?"
     fi
     set +T
     local stdin pid deadline delay=1 NOW_US HOPELESS='' waited
     # (A background job's stdin would be /dev/null: keep run's.)
     exec {stdin}<&0
-    "$binary" "$@" <&"$stdin" 3>&- 4>&- &
+    if [[ -n ${RUN_LAB_KEEP_FD3:-} ]]; then
+        "$program" "$@" <&"$stdin" 4>&- &
+    else
+        "$program" "$@" <&"$stdin" 3>&- 4>&- &
+    fi
     pid=$!
     exec {stdin}<&-
     STARTED_PIDS+=("$pid")
@@ -259,16 +266,40 @@ run_lab() {
     return "$waited"
 }
 
-# strace_lab CALLS LAB ARGS...: run a lab under strace, tracing CALLS (e.g.
-# socket,close). Writes the kernel's view to $BATS_TEST_TMPDIR/trace and the
-# lab's narration to $BATS_TEST_TMPDIR/narration. (A sanitized build cannot
-# check for leaks under ptrace: LeakSanitizer is turned off for this run.)
-strace_lab() {
+# strace_lab CALLS LAB ARGS...: run a lab to its end under strace, tracing
+# CALLS (e.g. socket,close). Writes the kernel's view to
+# $BATS_TEST_TMPDIR/trace and the lab's narration (its stdout) to
+# $BATS_TEST_TMPDIR/narration, its stderr beside it (narration.err).
+# Returns the lab's exit status. Bounded, and, as wait_for_exit, it stops
+# early when the lab sits for good in a call only an outside event ends.
+_strace_lab() {
     local calls=$1 lab=$2
     shift 2
+    local narration=$BATS_TEST_TMPDIR/narration
+    : >"$narration"
     ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-        timeout "$WAIT_SECONDS" strace -o "$BATS_TEST_TMPDIR/trace" -e "trace=$calls" \
-        "$LABS_DIR/$lab/${lab#[0-9][0-9]-}" "$@" >"$BATS_TEST_TMPDIR/narration" 3>&- 4>&-
+        strace -o "$BATS_TEST_TMPDIR/trace" -e "trace=$calls" "$(lab_binary "$lab")" "$@" \
+        >"$narration" 2>"$narration.err" </dev/null 3>&- 4>&- &
+    STRACE_PID=$!
+    STARTED_PIDS+=("$STRACE_PID")
+    find_traced_lab "$lab" "$narration" || true    # (gone already: it ran to its end)
+    wait_for_exit "$STRACE_PID" "${LAB_PID:-$STRACE_PID}"
+    return "$LAB_STATUS"
+}
+
+# find_traced_lab LAB OUT: LAB_PID=the lab that strace (STRACE_PID) runs,
+# found by its name (the child strace forks is named strace until it has
+# exec'd the lab), and registered as a lab writing OUT: teardown ends it,
+# and waits on OUT watch it. False, LAB_PID empty, when strace has ended
+# first.
+find_traced_lab() {
+    LAB_PID=''
+    poll_until "$WAIT_SECONDS" traced_lab_found "${1#[0-9][0-9]-}" ||
+        fail "no lab process under strace after ${WAIT_SECONDS}s"
+    [[ -n $LAB_PID ]] || return 1
+    STARTED_PIDS+=("$LAB_PID")
+    IS_LAB[$LAB_PID]=1
+    WRITER_OF[$2]=$LAB_PID
 }
 
 # ---- Waiting: every look made by this shell, bounded, and no longer than needed
@@ -618,25 +649,32 @@ tcp_in_flight() {
 }
 
 # is_timed_call SYSCALL-LINE: the call (a line of /proc/PID/syscall: the
-# number, then the arguments) may end by a timer: nanosleep, select, epoll
-# waits, poll with a timeout other than -1, ppoll with a timeout. A client
-# that pauses (nc -w 1, a script's sleep 0.5) sleeps in one and acts later
-# of its own accord.
+# number, then the arguments in hex) may end by a timer: nanosleep; poll or
+# epoll_wait with a timeout other than -1; ppoll, select or pselect6 with a
+# timeout (a pointer that is not NULL). A client that pauses (nc -w 1, a
+# script's sleep 0.5) sleeps in one and acts later of its own accord.
 is_timed_call() {
     local number arguments
     read -r number arguments <<<"$1"
     read -r -a arguments <<<"$arguments"
     case $number in
-    "${SYSCALL_NUMBER[nanosleep]:-none}" | "${SYSCALL_NUMBER[clock_nanosleep]:-none}" | \
-        "${SYSCALL_NUMBER[select]:-none}" | "${SYSCALL_NUMBER[pselect6]:-none}" | \
-        "${SYSCALL_NUMBER[epoll_wait]:-none}" | "${SYSCALL_NUMBER[epoll_pwait]:-none}")
+    "${SYSCALL_NUMBER[nanosleep]:-none}" | "${SYSCALL_NUMBER[clock_nanosleep]:-none}")
         return 0 ;;
     "${SYSCALL_NUMBER[poll]:-none}")
-        [[ ${arguments[2]:-} != 0xffffffff && ${arguments[2]:-} != 0xffffffffffffffff ]] ;;
+        not_minus_one "${arguments[2]:-}" ;;
+    "${SYSCALL_NUMBER[epoll_wait]:-none}" | "${SYSCALL_NUMBER[epoll_pwait]:-none}")
+        not_minus_one "${arguments[3]:-}" ;;
     "${SYSCALL_NUMBER[ppoll]:-none}")
         [[ ${arguments[2]:-0x0} != 0x0 ]] ;;
+    "${SYSCALL_NUMBER[select]:-none}" | "${SYSCALL_NUMBER[pselect6]:-none}")
+        [[ ${arguments[4]:-0x0} != 0x0 ]] ;;
     *) return 1 ;;
     esac
+}
+
+# not_minus_one HEX: an int argument as /proc/PID/syscall shows it is not -1.
+not_minus_one() {
+    [[ $1 != 0xffffffff && $1 != 0xffffffffffffffff ]]
 }
 
 # is_blocking_call NUMBER: NUMBER is one of BLOCKING_CALLS.
@@ -875,17 +913,18 @@ _fd_count() {
     printf '%s\n' "${#fds[@]}"
 }
 
-# wait_for_exit [PID]: wait (bounded) for the process to end by itself, then
-# collect its exit status into LAB_STATUS. It stops early if a lab sits for
-# good in a call only an outside event ends (see asleep_for_good).
+# wait_for_exit [PID] [WATCH]: wait (bounded) for the process to end by
+# itself, then collect its exit status into LAB_STATUS. It stops early if
+# the lab (PID, or WATCH: the lab that strace, PID, runs) sits for good in a
+# call only an outside event ends (see asleep_for_good).
 _wait_for_exit() {
-    local pid=${1:-$LAB_PID} deadline NOW_US HOPELESS=
+    local pid=${1:-$LAB_PID} watch=${2:-${1:-$LAB_PID}} deadline NOW_US HOPELESS=
     to_us deadline "$WAIT_SECONDS"
     now_us
     deadline=$((NOW_US + deadline))
     # It stops early too when the lab is asleep for good: a lab that should
     # have ended (-n 2 reached, SIGTERM caught) but sleeps on in recv().
-    quiet_start "$pid"
+    quiet_start "$watch"
     until has_exited "$pid"; do
         now_us
         if ((NOW_US >= deadline)) || asleep_for_good; then
@@ -1468,6 +1507,7 @@ untraced() {
 start_lab() { untraced _start_lab "$@"; }
 start_peer() { untraced _start_peer "$@"; }
 start_traced_lab() { untraced _start_traced_lab "$@"; }
+strace_lab() { untraced _strace_lab "$@"; }
 poll_until() { untraced _poll_until "$@"; }
 process_state() { untraced _process_state "$@"; }
 process_in_state() { untraced _process_in_state "$@"; }
