@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # 02-bind: bind() answers at once, yes or no; the lab then sleeps in pause().
 lane bind labs/02-bind/bind -p 0
 port=$(port_of bind)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # 03-listen: nothing accepts, yet two clients' connect() return at once;
 # the third one's SYN is dropped (backlog 1 admits 2) and nc gives up after 1 s.
 lane listen labs/03-listen/listen -b 1 -p 0

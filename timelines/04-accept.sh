@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # 04-accept: the server sleeps in accept() until each nc's connect() is done.
 lane accept labs/04-accept/accept -p 0 -n 2
 port=$(port_of accept)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # 05-connect: connect() returns when the handshake is done, before accept();
 # against 03, which never accepts, it returns all the same, and recv() waits.
 lane accept labs/04-accept/accept -p 0 -n 1

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # 07-udp: recvfrom() sleeps until a datagram comes, takes one whole datagram
 # (cut to the 8-byte buffer), and sendto() answers without waiting for anybody.
 lane udp labs/07-udp/udp -p 0 -b 8

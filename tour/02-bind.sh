@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 heading "02-bind: bind() gives the socket an address, or refuses at once"
 say "-p 0: the kernel picks the port; the lab then holds it in pause()"
 serve bind labs/02-bind/bind -p 0

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 heading "03-listen: listen() returns at once, and the kernel completes the handshakes itself"
 say "backlog 1; the lab never calls accept(), and prints the accept queue's length when it changes"
 serve listen labs/03-listen/listen -b 1 -p 0

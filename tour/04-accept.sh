@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 heading "04-accept: accept() sleeps until a connection is queued, then returns a new socket for it"
 serve accept labs/04-accept/accept -p 0
 accept_pid=$SERVED_PID

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 heading "05-connect: connect() returns when the handshake is done, not when the server accepts"
 say "a greeting server (04); the client prints its kernel-chosen port, the greeting, then EOF"
 serve accept labs/04-accept/accept -p 0 -n 1

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 heading "06-send-recv: recv() returns what has arrived; send() blocks while the buffers are full"
 say "an echo server for one client: every recv() is followed by a send() of the same bytes"
 serve echo labs/06-send-recv/send-recv -p 0

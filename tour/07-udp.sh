@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 heading "07-udp: recvfrom() takes one whole datagram at a time, sendto() sends one back"
 say "-b 8: an 8-byte buffer, so that a longer datagram is cut"
 serve udp labs/07-udp/udp -p 0 -b 8

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 heading "08-server: all the calls together, an HTTP/1.1 server serving one client at a time"
 say "it narrates every call: socket, setsockopt, bind, getsockname, listen, then accept/recv/send/close per client"
 serve server labs/08-server/server -p 0

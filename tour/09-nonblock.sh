@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 heading "09-nonblock: with O_NONBLOCK the calls return EAGAIN at once, and the lab sleeps in poll() instead"
 say "fcntl(F_SETFL, O_NONBLOCK) on the listener; accept() with no client: -1 EAGAIN, then poll() for POLLIN"
 serve nonblock labs/09-nonblock/nonblock -p 0

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 heading "10-poll: 08's server as one poll() loop: a silent client holds nobody up"
 say "the listener is non-blocking; poll() watches it, and will watch every client too"
 serve poll labs/10-poll/poll -p 0

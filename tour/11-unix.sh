@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 heading "11-unix: an AF_UNIX socket's address is a path, and bind() makes a file there"
 sock=$TOUR_TMP/lab.sock
 serve unix labs/11-unix/unix -s "$sock"
