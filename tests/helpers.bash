@@ -13,6 +13,7 @@
 #   stop_lab [SIGNAL]           signal it, wait (bounded), set LAB_STATUS
 #   fd_count PID                how many descriptors a process has open
 #   run_lab LAB ARGS...         run a lab in the foreground under `run`
+#   run_as_lab LAB CMD ARGS...  the same for a command that execs the lab (setpriv ...)
 #   assert_help, assert_rejects_bad_address_and_port, assert_usage_error,
 #   assert_call_failed, assert_last_line   checks shared by every lab
 #   hold_connection ADDR PORT   a background client that connects and holds on
