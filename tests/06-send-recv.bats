@@ -291,13 +291,6 @@ bytes_to_fill_buffers() {
     stderr_names "$LAB_ERR" 'send|write' EPIPE
 }
 
-# in_close_wait PORT: a connection on 127.0.0.1:PORT is in CLOSE-WAIT.
-in_close_wait() {
-    local found
-    ss_lines found -tn state close-wait "$(local_end "$1")"
-    ((${#found[@]} > 0))
-}
-
 # hint: The stop signals are caught without SA_RESTART (catch_stop_signals()):
 #   recv() returns -1 with EINTR. narrate_failure() it, leave the loop,
 #   close the connection and exit 0: being asked to stop is no error.

@@ -24,6 +24,7 @@
 #   accept_queue PORT [ADDR]    ss's "QUEUED BACKLOG" for the listener on PORT
 #   queued_and_connected PORT Q C   Q queued, C not reset (connected_on PORT)
 #   in_time_wait PORT [ADDR]    a connection on ADDR:PORT is in TIME_WAIT
+#   in_close_wait PORT [ADDR]   ... in CLOSE-WAIT (the peer's FIN is in)
 #   suspend_lab, resume_lab     SIGSTOP (waiting until stopped), SIGCONT
 #   open_client tcp|udp PORT    a socket of the test's own shell (bash /dev/tcp, /dev/udp)
 #   close_client                ... closed again (TCP: FIN, or RST with unread bytes)
@@ -1269,6 +1270,15 @@ _in_time_wait() {
     ((${#found[@]} > 0))
 }
 
+# in_close_wait PORT [ADDR]: a connection whose local end is ADDR:PORT is in
+# CLOSE-WAIT: the peer's FIN has arrived, this end has not closed yet.
+_in_close_wait() {
+    local filter found
+    end_filter filter src "$@"
+    ss_lines found -tn state close-wait "$filter"
+    ((${#found[@]} > 0))
+}
+
 # queued_and_connected PORT QUEUED CONNECTED: the listener on PORT holds
 # QUEUED connections, and CONNECTED are still there (see connected_on).
 _queued_and_connected() {
@@ -1527,6 +1537,7 @@ skip_unless_ipv6() { untraced _skip_unless_ipv6 "$@"; }
 accept_queue() { untraced _accept_queue "$@"; }
 connected_on() { untraced _connected_on "$@"; }
 in_time_wait() { untraced _in_time_wait "$@"; }
+in_close_wait() { untraced _in_close_wait "$@"; }
 queued_and_connected() { untraced _queued_and_connected "$@"; }
 suspend_lab() { untraced _suspend_lab "$@"; }
 end_peer() { untraced _end_peer "$@"; }
